@@ -1,0 +1,66 @@
+# pt_spark developer commands. `make` (or `make help`) lists them.
+# `make demo` and `make test` install everything they need on first use and reuse it afterwards.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DELTA_VERSION := 4.4.0
+SPARK_LINE := 4.2
+DELTA_JARS := .cache/delta-jars/delta-$(DELTA_VERSION)_spark-$(SPARK_LINE)
+MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+STAMP := $(VENV)/.installed
+export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
+
+.PHONY: help setup demo test test-fast bench bench-quick lint format typecheck check clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[spark,dev]'
+	touch $(STAMP)
+
+$(DELTA_JARS)/.complete:
+	mkdir -p $(DELTA_JARS)
+	mvn -B -q $(MVN_DEP):copy -Dartifact=io.delta:delta-spark_$(SPARK_LINE)_2.13:$(DELTA_VERSION) -DoutputDirectory=$(DELTA_JARS)
+	mvn -B -q $(MVN_DEP):copy -Dartifact=io.delta:delta-storage:$(DELTA_VERSION) -DoutputDirectory=$(DELTA_JARS)
+	touch $@
+
+setup: $(STAMP) $(DELTA_JARS)/.complete ## Create the virtualenv (pinned packages) and fetch the Delta jars
+
+demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
+	$(PY) -m pt_spark.demo
+
+test: setup ## Run the whole test suite on real Spark + Delta
+	$(PY) -m pytest
+
+test-fast: setup ## Run the tests not marked slow
+	$(PY) -m pytest -m "not slow"
+
+bench: setup ## Run the benchmarks (writes benchmarks/results/latest.json)
+	$(PY) benchmarks/run.py
+
+bench-quick: setup ## Run the benchmarks at small sizes
+	$(PY) benchmarks/run.py --quick
+
+lint: setup ## Check style with ruff
+	$(VENV)/bin/ruff check pt_spark tests benchmarks
+	$(VENV)/bin/ruff format --check pt_spark tests benchmarks
+
+format: setup ## Format the code with ruff
+	$(VENV)/bin/ruff format pt_spark tests benchmarks
+	$(VENV)/bin/ruff check --fix pt_spark tests benchmarks
+
+typecheck: setup ## Type-check pt_spark with mypy
+	$(VENV)/bin/mypy
+
+check: lint typecheck test ## Lint, type-check and test
+
+clean: ## Remove caches and local stores (keeps the virtualenv and jars)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache pt_spark_store spark-warehouse demo_data
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

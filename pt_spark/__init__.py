@@ -1,0 +1,45 @@
+"""pt_spark: ProcessTracker for Spark, with its state in Delta Lake tables.
+
+Example:
+    >>> from pt_spark import ProcessTracker, TrackerConfig, setup  # doctest: +SKIP
+    >>> run = ProcessTracker(spark=spark, process_name="Teams Load", process_type="Load")
+    >>> run.change_run_status("completed")
+"""
+
+from pt_spark._version import __version__
+from pt_spark.config import TrackerConfig
+from pt_spark.errors import (
+    ConcurrentUpdateError,
+    ConfigError,
+    ExtractDependencyError,
+    InvalidInput,
+    NotFound,
+    ProcessDependencyError,
+    ProcessOnHold,
+    ProcessRunFailed,
+    ProcessRunRefused,
+    ProcessTrackerError,
+    ProtectedRowError,
+    SessionError,
+    StoreNotReady,
+)
+from pt_spark.store import setup
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "ConfigError",
+    "ExtractDependencyError",
+    "InvalidInput",
+    "NotFound",
+    "ProcessDependencyError",
+    "ProcessOnHold",
+    "ProcessRunFailed",
+    "ProcessRunRefused",
+    "ProcessTrackerError",
+    "ProtectedRowError",
+    "SessionError",
+    "StoreNotReady",
+    "TrackerConfig",
+    "__version__",
+    "setup",
+]

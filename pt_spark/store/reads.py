@@ -1,0 +1,115 @@
+"""Key look-ups that batch many tables into one Spark job, and get-or-create on top of them.
+
+Looking up a dozen lookup values one query at a time costs a dozen Spark jobs; ``find_keys`` asks
+for all of them in one ``UNION ALL`` and one ``collect``. ``ensure_rows`` adds the missing rows
+(one MERGE per table that lacks something) and returns every id, so steady-state callers that
+re-register existing lookups only read.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from pyspark.sql import functions as F
+
+from pt_spark.store.schema import spec
+from pt_spark.store.writes import insert_missing
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from pt_spark.store.store import Store
+
+Key = tuple[Any, ...]
+#: table -> {natural key: id (None for link tables without an id)}
+Found = dict[str, dict[Key, Any]]
+
+
+def key_of(table: str, row: Mapping[str, Any]) -> Key:
+    """Return the natural key of ``row`` in ``table``."""
+    return tuple(row[name] for name in spec(table).key)
+
+
+def _text_key(key: Sequence[Any]) -> tuple[str | None, ...]:
+    return tuple(None if value is None else str(value) for value in key)
+
+
+def _key_filter(columns: Sequence[str], keys: Sequence[Key]) -> Column:
+    conditions = [F.col(name).isin(sorted({k[i] for k in keys}, key=str)) for i, name in enumerate(columns)]
+    return reduce(lambda left, right: left & right, conditions)
+
+
+def _lookup_frame(store: Store, table: str, keys: Sequence[Key]) -> DataFrame:
+    table_spec = spec(table)
+    id_column = F.col(table_spec.identity) if table_spec.identity else F.lit(None)
+    return (
+        store.read(table)
+        .where(_key_filter(table_spec.key, keys))
+        .select(
+            F.lit(table).alias("table_name"),
+            F.array(*[F.col(name).cast("string") for name in table_spec.key]).alias("key"),
+            id_column.cast("long").alias("id"),
+        )
+    )
+
+
+def find_keys(store: Store, wanted: Mapping[str, Sequence[Key]]) -> Found:
+    """Return, per table, the ids of the wanted natural keys that exist (one Spark job)."""
+    frames = [_lookup_frame(store, table, keys) for table, keys in wanted.items() if keys]
+    found: Found = {table: {} for table in wanted}
+    if not frames:
+        return found
+    by_text: dict[str, dict[tuple[str | None, ...], Any]] = {table: {} for table in wanted}
+    for row in reduce(lambda a, b: a.unionByName(b), frames).collect():
+        by_text[row["table_name"]][tuple(row["key"])] = row["id"]
+    for table, keys in wanted.items():
+        for key in keys:
+            text = _text_key(key)
+            if text in by_text[table]:
+                found[table][key] = by_text[table][text]
+    return found
+
+
+def _insert_in_parallel(store: Store, rows_by_table: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Insert into several tables at once: separate Delta tables never conflict."""
+    if len(rows_by_table) <= 1:
+        for table, rows in rows_by_table.items():
+            insert_missing(store, table, rows)
+        return
+    with ThreadPoolExecutor(max_workers=min(4, len(rows_by_table))) as pool:
+        futures = [pool.submit(insert_missing, store, table, rows) for table, rows in rows_by_table.items()]
+        for future in futures:
+            future.result()
+
+
+def ensure_rows(store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]]) -> Found:
+    """Get-or-create rows by natural key in several tables; return their ids.
+
+    Reads every table in one job; writes one MERGE per table that lacks rows, then reads back the
+    ids it created (a concurrent creator's row is found the same way).
+    """
+    keys = {table: list(dict.fromkeys(key_of(table, row) for row in rows)) for table, rows in wanted.items()}
+    found = find_keys(store, keys)
+    new_rows: dict[str, dict[Key, Mapping[str, Any]]] = {}
+    for table, rows in wanted.items():
+        absent = {key_of(table, row): row for row in rows if key_of(table, row) not in found[table]}
+        if absent:
+            new_rows[table] = absent
+    _insert_in_parallel(store, {table: list(rows.values()) for table, rows in new_rows.items()})
+    missing = {table: list(rows) for table, rows in new_rows.items()}
+    if missing:
+        for table, ids in find_keys(store, missing).items():
+            found[table].update(ids)
+    return found
+
+
+def ensure_names(store: Store, table: str, names: Sequence[str]) -> dict[str, int]:
+    """Get-or-create single-column lookup values (e.g. actor names); return ``{name: id}``."""
+    column = spec(table).key[0]
+    found = ensure_rows(store, {table: [{column: name} for name in names]})[table]
+    return {key[0]: int(value) for key, value in found.items()}
+
+
+__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of"]

@@ -1,0 +1,81 @@
+"""Delta write-conflict handling, in one place.
+
+Delta reports a lost optimistic-concurrency race with one of several sibling exception classes
+(they share no useful base class). A conflict means nothing was committed, so the safe reaction is
+to run the *whole* statement again, re-reading whatever it depends on. No other module imports
+``delta.exceptions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, TypeVar
+
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
+
+from pt_spark.errors import ConcurrentUpdateError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DELTA_CONFLICTS: tuple[type[BaseException], ...] = (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
+#: Error classes as Delta names them on the JVM side (Spark Connect sends only these strings).
+_CONFLICT_MARKERS = ("DELTA_CONCURRENT_", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED")
+_BASE_DELAY_SECONDS = 0.1
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Return True when ``error`` is a Delta concurrent-modification conflict."""
+    if isinstance(error, DELTA_CONFLICTS):
+        return True
+    text = str(error)
+    return any(marker in text for marker in _CONFLICT_MARKERS)
+
+
+def with_conflict_retry(action: Callable[[], T], attempts: int = 6, what: str = "write") -> T:
+    """Run ``action``; on a Delta conflict wait (exponential backoff, jitter) and run it again.
+
+    Args:
+        action: The whole statement to run, including any reads it depends on.
+        attempts: How many times to try in all.
+        what: A short description for logs and the final error.
+
+    Raises:
+        ConcurrentUpdateError: every attempt hit a conflict.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as error:  # noqa: BLE001 - re-raised unless it is a Delta conflict
+            if not is_conflict(error):
+                raise
+            if attempt == attempts:
+                msg = f"{what}: gave up after {attempts} attempts on concurrent Delta updates"
+                raise ConcurrentUpdateError(msg) from error
+            delay = _BASE_DELAY_SECONDS * 2 ** (attempt - 1) * (1 + random.random())  # noqa: S311
+            log.info("%s hit a Delta conflict (attempt %s/%s); retrying in %.2fs", what, attempt, attempts, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+__all__ = ["DELTA_CONFLICTS", "is_conflict", "with_conflict_retry"]

@@ -1,0 +1,329 @@
+"""Every tracking table, declared once as data.
+
+Each ``TableSpec`` names the table, its columns (Spark types), its natural key and its identity
+column. Table creation (``bootstrap``), the writers (``writes``) and the schema tests all derive
+from these specs; nothing else spells out a column list. Names follow the ProcessTracker data model
+so existing ProcessTracker SQL keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from pyspark.sql.types import (
+    BooleanType,
+    DataType,
+    DecimalType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+SCHEMA_VERSION = "1"
+
+ID = LongType()
+TEXT = StringType()
+TS = TimestampType()
+FLAG = BooleanType()
+NUMERIC = DecimalType(38, 10)
+
+#: Small, frequently rewritten tables get Delta's automatic compaction so call-by-call commits
+#: do not leave thousands of tiny files behind.
+_COMPACTING = MappingProxyType({"delta.autoOptimize.autoCompact": "true"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, Spark type, nullability and an optional comment."""
+
+    name: str
+    data_type: DataType
+    nullable: bool = True
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A Delta table of the store.
+
+    Attributes:
+        name: Table name inside the tracker schema.
+        columns: Columns in order.
+        key: Natural-key columns (unique); for link tables, all their id columns.
+        identity: Column filled by Delta's identity generator, if any.
+        properties: Delta table properties set at creation.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    identity: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Return every column name, in order."""
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def writable_columns(self) -> tuple[Column, ...]:
+        """Return the columns a writer supplies (all but the identity column)."""
+        return tuple(column for column in self.columns if column.name != self.identity)
+
+    def struct(self, names: tuple[str, ...] | None = None) -> StructType:
+        """Return the Spark schema of the given columns (default: the writable ones)."""
+        wanted = names if names is not None else tuple(c.name for c in self.writable_columns)
+        by_name = {column.name: column for column in self.columns}
+        return StructType([StructField(n, by_name[n].data_type, True) for n in wanted])
+
+
+def _id(name: str) -> Column:
+    return Column(name, ID, nullable=False)
+
+
+def lookup(table: str, entity: str, name_column: str | None = None, *extra: Column) -> TableSpec:
+    """Declare a ``<entity>_id`` + ``<entity>_name`` lookup keyed on its name."""
+    name_col = name_column or f"{entity}_name"
+    columns = (_id(f"{entity}_id"), Column(name_col, TEXT, nullable=False), *extra)
+    return TableSpec(table, columns, key=(name_col,), identity=f"{entity}_id")
+
+
+def link(table: str, *id_columns: str, extra: tuple[Column, ...] = ()) -> TableSpec:
+    """Declare a link table whose natural key is all of its id columns."""
+    columns = tuple(_id(name) for name in id_columns) + extra
+    return TableSpec(table, columns, key=id_columns)
+
+
+def _cols(*pairs: tuple[str, DataType]) -> tuple[Column, ...]:
+    return tuple(Column(name, data_type) for name, data_type in pairs)
+
+
+TABLES: tuple[TableSpec, ...] = (
+    # --- process ------------------------------------------------------------------------------
+    TableSpec(
+        "process",
+        (
+            _id("process_id"),
+            Column("process_name", TEXT, nullable=False),
+            Column("total_record_count", ID, nullable=False),
+            *_cols(
+                ("process_type_id", ID),
+                ("process_tool_id", ID),
+                ("schedule_frequency_id", ID),
+                ("last_failed_run_date_time", TS),
+                ("last_completed_run_date_time", TS),
+                ("last_errored_run_date_time", TS),
+            ),
+        ),
+        key=("process_name",),
+        identity="process_id",
+    ),
+    TableSpec(
+        "process_tracking",
+        (
+            _id("process_tracking_id"),
+            _id("process_id"),
+            _id("process_status_id"),
+            _id("process_run_id"),
+            *_cols(
+                ("process_run_low_date_time", TS),
+                ("process_run_high_date_time", TS),
+                ("process_run_start_date_time", TS),
+                ("process_run_end_date_time", TS),
+                ("process_run_record_count", ID),
+                ("process_run_insert_count", ID),
+                ("process_run_update_count", ID),
+                ("process_run_actor_id", ID),
+            ),
+            Column("is_latest_run", FLAG, nullable=False),
+            Column("process_run_name", TEXT),
+            Column("process_run_uuid", TEXT, comment="Unique token of the run (pt_spark extra)."),
+        ),
+        key=("process_id", "process_run_id"),
+        identity="process_tracking_id",
+        properties=_COMPACTING,
+    ),
+    lookup("process_status_lkup", "process_status"),
+    lookup("process_type_lkup", "process_type"),
+    link("process_dependency", "parent_process_id", "child_process_id", extra=(_id("dependency_type_id"),)),
+    lookup("dependency_type_lkup", "dependency_type"),
+    link("process_dataset_type", "process_id", "dataset_type_id"),
+    link("process_contact", "process_id", "contact_id"),
+    TableSpec(
+        "process_filter",
+        (
+            _id("process_filter_id"),
+            _id("process_id"),
+            _id("source_object_attribute_id"),
+            _id("filter_type_id"),
+            Column("filter_value_string", TEXT),
+            Column("filter_value_numeric", NUMERIC),
+        ),
+        key=("process_id", "source_object_attribute_id", "filter_type_id"),
+        identity="process_filter_id",
+    ),
+    link("process_source", "source_id", "process_id"),
+    link("process_target", "target_source_id", "process_id"),
+    link("process_source_object", "process_id", "source_object_id"),
+    link("process_target_object", "process_id", "target_object_id"),
+    link("process_source_object_attribute", "process_id", "source_object_attribute_id"),
+    link("process_target_object_attribute", "process_id", "target_object_attribute_id"),
+    # --- errors, actors, tools ----------------------------------------------------------------
+    lookup("error_type_lkup", "error_type"),
+    TableSpec(
+        "error_tracking",
+        (
+            _id("error_tracking_id"),
+            _id("error_type_id"),
+            _id("process_tracking_id"),
+            Column("error_description", TEXT),
+            Column("error_occurrence_date_time", TS, nullable=False),
+        ),
+        key=("error_tracking_id",),
+        identity="error_tracking_id",
+        properties=_COMPACTING,
+    ),
+    lookup("actor_lkup", "actor"),
+    lookup("tool_lkup", "tool"),
+    # --- extracts -----------------------------------------------------------------------------
+    TableSpec(
+        "extract_tracking",
+        (
+            _id("extract_id"),
+            Column("extract_filename", TEXT, nullable=False),
+            _id("extract_location_id"),
+            _id("extract_status_id"),
+            *_cols(
+                ("extract_registration_date_time", TS),
+                ("extract_write_low_date_time", TS),
+                ("extract_write_high_date_time", TS),
+                ("extract_write_record_count", ID),
+                ("extract_load_low_date_time", TS),
+                ("extract_load_high_date_time", TS),
+                ("extract_load_record_count", ID),
+                ("extract_compression_type_id", ID),
+                ("extract_filetype_id", ID),
+                ("extract_filesize", ID),
+            ),
+        ),
+        key=("extract_filename", "extract_location_id"),
+        identity="extract_id",
+        properties=_COMPACTING,
+    ),
+    lookup("extract_status_lkup", "extract_status"),
+    link(
+        "extract_process_tracking",
+        "extract_tracking_id",
+        "process_tracking_id",
+        extra=(_id("extract_process_status_id"), Column("extract_process_event_date_time", TS)),
+    ),
+    link("extract_dependency", "parent_extract_id", "child_extract_id"),
+    link("extract_dataset_type", "extract_id", "dataset_type_id"),
+    link("extract_source", "extract_id", "source_id"),
+    link("extract_source_object", "extract_id", "source_object_id"),
+    lookup("extract_compression_type_lkup", "extract_compression_type", "extract_compression_type"),
+    TableSpec(
+        "extract_filetype_lkup",
+        (
+            _id("extract_filetype_id"),
+            Column("extract_filetype_code", TEXT, nullable=False),
+            Column("extract_filetype", TEXT, nullable=False),
+            *_cols(("delimiter_char", TEXT), ("quote_char", TEXT), ("escape_char", TEXT)),
+        ),
+        key=("extract_filetype",),
+        identity="extract_filetype_id",
+    ),
+    TableSpec(
+        "location_lkup",
+        (
+            _id("location_id"),
+            Column("location_name", TEXT, nullable=False),
+            Column("location_path", TEXT, nullable=False),
+            _id("location_type_id"),
+            *_cols(("location_file_count", ID), ("location_bucket_name", TEXT)),
+        ),
+        key=("location_path",),
+        identity="location_id",
+    ),
+    lookup("location_type_lkup", "location_type"),
+    # --- sources ------------------------------------------------------------------------------
+    lookup("source_lkup", "source", None, _id("source_type_id")),
+    lookup("source_type_lkup", "source_type"),
+    TableSpec(
+        "source_object_lkup",
+        (_id("source_object_id"), _id("source_id"), Column("source_object_name", TEXT, False)),
+        key=("source_id", "source_object_name"),
+        identity="source_object_id",
+    ),
+    TableSpec(
+        "source_object_attribute_lkup",
+        (
+            _id("source_object_attribute_id"),
+            Column("source_object_attribute_name", TEXT, nullable=False),
+            _id("source_object_id"),
+            *(Column(flag, FLAG, nullable=False) for flag in ("is_key", "is_filter", "is_partition", "is_pii")),
+        ),
+        key=("source_object_id", "source_object_attribute_name"),
+        identity="source_object_attribute_id",
+    ),
+    link("source_contact", "source_id", "contact_id"),
+    link("source_dataset_type", "source_id", "dataset_type_id"),
+    link("source_object_dataset_type", "source_object_id", "dataset_type_id"),
+    link("source_location", "source_id", "location_id"),
+    link("source_object_location", "source_object_id", "location_id"),
+    lookup("dataset_type_lkup", "dataset_type", "dataset_type"),
+    # --- other --------------------------------------------------------------------------------
+    TableSpec(
+        "contact_lkup",
+        (_id("contact_id"), Column("contact_name", TEXT, nullable=False), Column("contact_email", TEXT)),
+        key=("contact_name",),
+        identity="contact_id",
+    ),
+    lookup("schedule_frequency_lkup", "schedule_frequency"),
+    TableSpec(
+        "filter_type_lkup",
+        (
+            _id("filter_type_id"),
+            Column("filter_type_code", TEXT, nullable=False),
+            Column("filter_type_name", TEXT, nullable=False),
+        ),
+        key=("filter_type_code",),
+        identity="filter_type_id",
+    ),
+    TableSpec(
+        "cluster_tracking_lkup",
+        (
+            _id("cluster_id"),
+            Column("cluster_name", TEXT, nullable=False),
+            *_cols(
+                ("cluster_max_memory", ID),
+                ("cluster_max_memory_unit", TEXT),
+                ("cluster_max_processing", ID),
+                ("cluster_max_processing_unit", TEXT),
+            ),
+        ),
+        key=("cluster_name",),
+        identity="cluster_id",
+    ),
+    link("cluster_process", "cluster_id", "process_id"),
+    TableSpec(
+        "system_lkup",
+        (_id("system_id"), Column("system_key", TEXT, nullable=False), Column("system_value", TEXT)),
+        key=("system_key",),
+        identity="system_id",
+    ),
+)
+
+SPECS: Mapping[str, TableSpec] = MappingProxyType({spec.name: spec for spec in TABLES})
+
+
+def spec(name: str) -> TableSpec:
+    """Return the spec of table ``name``."""
+    return SPECS[name]
+
+
+__all__ = ["SCHEMA_VERSION", "SPECS", "TABLES", "Column", "TableSpec", "spec"]

@@ -1,0 +1,172 @@
+"""Every write to the tracking tables: MERGE statements sourced from DataFrames.
+
+User values travel as data, in a small source DataFrame typed by the table's ``TableSpec``; the
+statements themselves are built from column names taken from the specs, never from user text.
+Each helper is one Delta statement (one commit) and runs under the store's conflict retry, which
+re-runs the whole statement: a statement that conflicted committed nothing, so a retry never
+double-counts. The literal ``isin`` predicates on the target side let Delta skip files that cannot
+match, so a call touches a bounded number of files however long the history is.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from pt_spark.store.schema import spec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from pt_spark.store.store import Store
+
+Row = Mapping[str, Any]
+_MAX_PRUNE_VALUES = 5000
+
+
+def source_frame(store: Store, table: str, rows: Sequence[Row], columns: Sequence[str]) -> DataFrame:
+    """Return ``rows`` as a DataFrame with the spec types of ``columns``."""
+    struct = spec(table).struct(tuple(columns))
+    data = [tuple(row.get(name) for name in columns) for row in rows]
+    return store.spark.createDataFrame(data, struct)
+
+
+def _all(conditions: Iterable[Column]) -> Column:
+    return reduce(lambda left, right: left & right, conditions)
+
+
+def _match(columns: Sequence[str]) -> Column:
+    return _all(F.col(f"t.{name}") == F.col(f"s.{name}") for name in columns)
+
+
+def _prune(columns: Sequence[str], rows: Sequence[Row]) -> list[Column]:
+    """Return literal target predicates (data skipping) for the key values in ``rows``."""
+    predicates = []
+    for name in columns:
+        values = sorted({row[name] for row in rows if row.get(name) is not None}, key=str)
+        if 0 < len(values) <= _MAX_PRUNE_VALUES:
+            predicates.append(F.col(f"t.{name}").isin(values))
+    return predicates
+
+
+def _columns_of(rows: Sequence[Row]) -> list[str]:
+    return list(dict.fromkeys(name for row in rows for name in row))
+
+
+def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> None:
+    """Insert the rows whose natural key is not in ``table`` yet (get-or-create), one commit."""
+    if not rows:
+        return
+    key = spec(table).key
+    columns = _columns_of(rows)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        condition = _all([_match(key), *_prune(key, rows)])
+        (
+            store.delta(table)
+            .alias("t")
+            .merge(source.alias("s"), condition)
+            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
+            .execute()
+        )
+
+    store.retry(merge, f"insert into {table}")
+
+
+def insert_rows(store: Store, table: str, rows: Sequence[Row]) -> None:
+    """Insert ``rows`` unconditionally (append-only tables such as ``error_tracking``)."""
+    if not rows:
+        return
+    columns = _columns_of(rows)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        (
+            store.delta(table)
+            .alias("t")
+            .merge(source.alias("s"), F.lit(False))
+            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
+            .execute()
+        )
+
+    store.retry(merge, f"insert into {table}")
+
+
+def merge_update(
+    store: Store,
+    table: str,
+    rows: Sequence[Row],
+    on: Sequence[str],
+    assignments: Mapping[str, Column | str],
+    when: Column | None = None,
+) -> None:
+    """Update matching rows of ``table`` from ``rows`` in one MERGE.
+
+    Args:
+        store: The tracking store.
+        table: Target table.
+        rows: Source rows; they hold the ``on`` columns and any value the assignments read
+            as ``s.<column>``.
+        on: Columns that identify the target row(s).
+        assignments: ``{column: expression}`` over ``t.`` (target) and ``s.`` (source).
+        when: Optional extra condition for the update.
+    """
+    if not rows:
+        return
+    columns = _columns_of(rows)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        condition = _all([_match(on), *_prune(on, rows)])
+        (
+            store.delta(table)
+            .alias("t")
+            .merge(source.alias("s"), condition)
+            .whenMatchedUpdate(condition=when, set=dict(assignments))
+            .execute()
+        )
+
+    store.retry(merge, f"update {table}")
+
+
+def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequence[str]) -> None:
+    """Insert new rows and overwrite ``update_columns`` of existing ones (by natural key)."""
+    if not rows:
+        return
+    key = spec(table).key
+    columns = _columns_of(rows)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        condition = _all([_match(key), *_prune(key, rows)])
+        (
+            store.delta(table)
+            .alias("t")
+            .merge(source.alias("s"), condition)
+            .whenMatchedUpdate(set={name: F.col(f"s.{name}") for name in update_columns})
+            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
+            .execute()
+        )
+
+    store.retry(merge, f"upsert into {table}")
+
+
+def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> None:
+    """Delete the rows of ``table`` that match ``rows`` on ``on``, one commit."""
+    if not rows:
+        return
+    columns = list(on)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        condition = _all([_match(on), *_prune(on, rows)])
+        store.delta(table).alias("t").merge(source.alias("s"), condition).whenMatchedDelete().execute()
+
+    store.retry(merge, f"delete from {table}")
+
+
+__all__ = ["delete_rows", "insert_missing", "insert_rows", "merge_update", "source_frame", "upsert"]

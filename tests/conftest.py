@@ -1,0 +1,46 @@
+"""Shared fixtures: one SparkSession for the whole run, one tracking store per test module."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from pt_spark import TrackerConfig, setup
+from pt_spark.session import local_spark
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """The one local Delta-enabled session of the test run (never restarted per test)."""
+    session = local_spark("pt_spark_tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def config(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> TrackerConfig:
+    """A fresh tracking store for this test module, in its own schema and folder."""
+    location = tmp_path_factory.mktemp("store")
+    cfg = TrackerConfig(schema=f"pt_{uuid.uuid4().hex[:10]}", location=str(location))
+    setup(spark, config=cfg)
+    return cfg
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Return a maker of names no other test uses: ``unique("proc")`` -> ``proc-1a2b3c4d``."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep PT_SPARK_* variables and the user's ~/.process_tracker out of every test."""
+    for key in list(os.environ):
+        if key.startswith("PT_SPARK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setattr("pt_spark.config.DEFAULT_CONFIG_DIR", tmp_path / "no_user_config")
