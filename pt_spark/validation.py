@@ -1,0 +1,144 @@
+"""Input checks at the API boundary: wrong types and shapes fail here, before anything is written.
+
+Every checker takes the argument's name so the ``InvalidInput`` message names it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping
+
+from pt_spark.errors import InvalidInput
+
+MAX_NAME_LENGTH = 750
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _fail(argument: str, problem: str, value: Any) -> InvalidInput:
+    return InvalidInput(f"{argument}: {problem} (got {value!r})")
+
+
+def clean_name(value: Any, argument: str) -> str:
+    """Return a non-empty name with surrounding whitespace stripped, stored verbatim otherwise."""
+    if not isinstance(value, str):
+        raise _fail(argument, f"expected a string, not {type(value).__name__}", value)
+    name = value.strip()
+    if not name:
+        raise _fail(argument, "must not be empty", value)
+    if len(name) > MAX_NAME_LENGTH:
+        raise _fail(argument, f"longer than {MAX_NAME_LENGTH} characters", name[:40] + "...")
+    if _CONTROL.search(name):
+        raise _fail(argument, "contains control characters", value)
+    return name
+
+
+def optional_name(value: Any, argument: str) -> str | None:
+    """Return ``clean_name(value)``, or None when ``value`` is None."""
+    return None if value is None else clean_name(value, argument)
+
+
+def name_list(value: Any, argument: str) -> list[str]:
+    """Return a de-duplicated list of names from a string, list, tuple or set (None: empty)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [clean_name(value, argument)]
+    if isinstance(value, (set, frozenset)):
+        items: Iterable[Any] = sorted(value, key=str)
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise _fail(argument, "expected a string, list, tuple or set of strings", value)
+    return list(dict.fromkeys(clean_name(item, argument) for item in items))
+
+
+def objects_dict(value: Any, argument: str) -> dict[str, list[str]]:
+    """Return ``{source name: [object names]}`` from a ``dict[str, list[str]]`` (None: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(argument, "expected a dict of {name: [object names]}", value)
+    result: dict[str, list[str]] = {}
+    for key, objects in value.items():
+        if isinstance(objects, str) or not isinstance(objects, (list, tuple, set, frozenset)):
+            raise _fail(argument, f"the value for {key!r} must be a list of names", objects)
+        result[clean_name(key, argument)] = name_list(objects, argument)
+    return result
+
+
+def attributes_dict(value: Any, argument: str) -> dict[str, dict[str, list[str]]]:
+    """Return ``{source: {object: [attributes]}}`` from the nested dict shape (None: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(argument, "expected a dict of {name: {object: [attribute names]}}", value)
+    result: dict[str, dict[str, list[str]]] = {}
+    for key, objects in value.items():
+        if not isinstance(objects, Mapping):
+            raise _fail(argument, f"the value for {key!r} must be a dict of {{object: [attributes]}}", objects)
+        result[clean_name(key, argument)] = objects_dict(objects, argument)
+    return result
+
+
+def to_timestamp(value: Any, argument: str) -> datetime | None:
+    """Return a ``datetime`` from a datetime, a date or an ISO-8601 string (None stays None)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _fail(argument, "not an ISO-8601 date or timestamp", value) from None
+    raise _fail(argument, "expected a datetime, date or ISO string", value)
+
+
+def low_high(low: Any, high: Any, low_argument: str = "low_date", high_argument: str = "high_date") -> tuple[datetime | None, datetime | None]:
+    """Return the two timestamps, refusing ``low > high`` and naive/aware mixes."""
+    low_ts, high_ts = to_timestamp(low, low_argument), to_timestamp(high, high_argument)
+    if low_ts is not None and high_ts is not None:
+        if (low_ts.tzinfo is None) != (high_ts.tzinfo is None):
+            raise _fail(low_argument, "mixes a timezone-aware and a naive timestamp", (low, high))
+        if low_ts > high_ts:
+            raise InvalidInput(f"{low_argument} {low_ts} is later than {high_argument} {high_ts}")
+    return low_ts, high_ts
+
+
+def count(value: Any, argument: str) -> int:
+    """Return a non-negative integer count (bools and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(argument, "expected a whole number", value)
+    if value < 0:
+        raise _fail(argument, "must not be negative", value)
+    return value
+
+
+def positive_id(value: Any, argument: str) -> int:
+    """Return a positive integer id."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _fail(argument, "expected a positive whole-number id", value)
+    return value
+
+
+def choice(value: Any, argument: str, allowed: Iterable[str]) -> str:
+    """Return ``value`` (case-insensitive) if it is one of ``allowed``."""
+    options = tuple(allowed)
+    if isinstance(value, str) and value.strip().lower() in options:
+        return value.strip().lower()
+    raise _fail(argument, f"expected one of {', '.join(options)}", value)
+
+
+__all__ = [
+    "attributes_dict",
+    "choice",
+    "clean_name",
+    "count",
+    "low_high",
+    "name_list",
+    "objects_dict",
+    "optional_name",
+    "positive_id",
+    "to_timestamp",
+]
