@@ -155,6 +155,46 @@ def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequen
     store.retry(merge, f"upsert into {table}")
 
 
+def merge_rows(
+    store: Store,
+    table: str,
+    rows: Sequence[Row],
+    on: Column,
+    update_when: Column,
+    assignments: Mapping[str, Column | str],
+    insert_when: Column,
+    prune: Sequence[str] = (),
+) -> None:
+    """Update some rows and insert others in ONE MERGE (one Delta transaction).
+
+    Args:
+        store: The tracking store.
+        table: Target table.
+        rows: Source rows (``s``); each is meant either for an update or for an insert.
+        on: Match condition between ``t`` and ``s``.
+        update_when: Which matched source rows update their target (``assignments``).
+        assignments: ``{column: expression}`` for the updates.
+        insert_when: Which unmatched source rows are inserted (all their columns).
+        prune: Columns whose values in ``rows`` bound the target files read.
+    """
+    columns = _columns_of(rows)
+
+    def merge() -> None:
+        source = source_frame(store, table, rows, columns)
+        (
+            store.delta(table)
+            .alias("t")
+            .merge(source.alias("s"), _all([on, *_prune(prune, rows)]))
+            .whenMatchedUpdate(condition=update_when, set=dict(assignments))
+            .whenNotMatchedInsert(
+                condition=insert_when, values={name: F.col(f"s.{name}") for name in columns}
+            )
+            .execute()
+        )
+
+    store.retry(merge, f"merge into {table}")
+
+
 def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> None:
     """Delete the rows of ``table`` that match ``rows`` on ``on``, one commit."""
     if not rows:
@@ -169,4 +209,12 @@ def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]
     store.retry(merge, f"delete from {table}")
 
 
-__all__ = ["delete_rows", "insert_missing", "insert_rows", "merge_update", "source_frame", "upsert"]
+__all__ = [
+    "delete_rows",
+    "insert_missing",
+    "insert_rows",
+    "merge_rows",
+    "merge_update",
+    "source_frame",
+    "upsert",
+]
