@@ -112,4 +112,13 @@ def ensure_names(store: Store, table: str, names: Sequence[str]) -> dict[str, in
     return {key[0]: int(value) for key, value in found.items()}
 
 
-__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of"]
+def system_ids(store: Store, table: str, names: Sequence[str]) -> dict[str, int]:
+    """Return ids of default (system) lookup rows, read once per store and then remembered."""
+    missing = [name for name in names if (table, name) not in store.system_ids]
+    if missing:
+        for name, row_id in ensure_names(store, table, missing).items():
+            store.system_ids[(table, name)] = row_id
+    return {name: store.system_ids[(table, name)] for name in names}
+
+
+__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of", "system_ids"]

@@ -32,6 +32,8 @@ class Store:
         self.config = config
         self._ready = False
         self._lock = threading.Lock()
+        #: Ids of system (default) rows, which never change once seeded: read once per store.
+        self.system_ids: dict[tuple[str, str], int] = {}
 
     def qualified(self, table: str) -> str:
         """Return the fully qualified, quoted name of ``table``."""

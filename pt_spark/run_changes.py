@@ -1,0 +1,128 @@
+"""State changes of a started run: status, errors, data low/high dates, record counts.
+
+Each change is at most one MERGE per table it changes. Inputs are validated before any write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import functions as F
+
+from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
+from pt_spark.run_start import COMPLETED, FAILED
+from pt_spark.store.reads import ensure_names, find_keys
+from pt_spark.store.store import Store
+from pt_spark.store.writes import insert_rows, merge_update
+from pt_spark.validation import choice, clean_name, count, low_high, optional_name, to_timestamp
+
+Run = dict[str, Any]
+_LAST_RUN_COLUMN = {COMPLETED: "last_completed_run_date_time", FAILED: "last_failed_run_date_time"}
+_PROCESSING_COUNT_COLUMN = {"insert": "process_run_insert_count", "update": "process_run_update_count"}
+DEFAULT_ERROR_DESCRIPTION = "Unspecified error."
+
+
+def _set_from_source(*columns: str) -> dict[str, Any]:
+    return {column: F.col(f"s.{column}") for column in columns}
+
+
+def _update_run(store: Store, run: Run, values: dict[str, Any]) -> None:
+    row = {"process_tracking_id": run["process_tracking_id"], **values}
+    merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=_set_from_source(*values))
+    run.update(values)
+
+
+def _update_process(store: Store, run: Run, values: dict[str, Any]) -> None:
+    row = {"process_id": run["process_id"], **values}
+    merge_update(store, "process", [row], on=["process_id"], assignments=_set_from_source(*values))
+
+
+def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None) -> str:
+    """Set the run's status (creating a custom status on first use); return the status name."""
+    status = clean_name(new_status, "new_status")
+    end = to_timestamp(end_date, "end_date")
+    status_id = ensure_names(store, "process_status_lkup", [status])[status]
+    values: dict[str, Any] = {"process_status_id": status_id}
+    if status in _LAST_RUN_COLUMN:
+        values["process_run_end_date_time"] = end or datetime.now()
+    _update_run(store, run, values)
+    if status in _LAST_RUN_COLUMN:
+        _update_process(store, run, {_LAST_RUN_COLUMN[status]: values["process_run_end_date_time"]})
+    return status
+
+
+def record_error(
+    store: Store, run: Run, error_type_name: Any, description: Any, fail_run: Any, end_date: Any
+) -> ProcessRunFailed | None:
+    """Insert an ``error_tracking`` row; with ``fail_run`` fail the run and return the exception."""
+    error_type = clean_name(error_type_name, "error_type_name")
+    text = optional_name(description, "error_description") or DEFAULT_ERROR_DESCRIPTION
+    if not isinstance(fail_run, bool):
+        raise InvalidInput(f"fail_run: expected True or False (got {fail_run!r})")
+    occurred = to_timestamp(end_date, "end_date") or datetime.now()
+    found = find_keys(store, {"error_type_lkup": [(error_type,)]})["error_type_lkup"]
+    if (error_type,) not in found:
+        raise NotFound(f"{error_type!r} is not a known error type; add it with admin.create(spark, 'error type', ...).")
+    insert_rows(
+        store,
+        "error_tracking",
+        [
+            {
+                "error_type_id": found[(error_type,)],
+                "process_tracking_id": run["process_tracking_id"],
+                "error_description": text,
+                "error_occurrence_date_time": occurred,
+            }
+        ],
+    )
+    if not fail_run:
+        _update_process(store, run, {"last_errored_run_date_time": occurred})
+        return None
+    failed_id = ensure_names(store, "process_status_lkup", [FAILED])[FAILED]
+    _update_run(store, run, {"process_status_id": failed_id, "process_run_end_date_time": occurred})
+    _update_process(store, run, {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred})
+    return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")
+
+
+def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
+    """Widen the run's low/high dates in one MERGE; None leaves that side alone."""
+    low, high = low_high(low_date, high_date)
+    if low is None and high is None:
+        return
+    low_col, high_col = "process_run_low_date_time", "process_run_high_date_time"
+    row = {"process_tracking_id": run["process_tracking_id"], low_col: low, high_col: high}
+    assignments = {
+        low_col: F.least(F.col(f"t.{low_col}"), F.col(f"s.{low_col}")),
+        high_col: F.greatest(F.col(f"t.{high_col}"), F.col(f"s.{high_col}")),
+    }
+    merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments)
+
+
+def _stored_run_count(store: Store, run: Run) -> int:
+    rows = (
+        store.read("process_tracking")
+        .where(F.col("process_tracking_id") == F.lit(run["process_tracking_id"]))
+        .select("process_run_record_count")
+        .collect()
+    )
+    return int(rows[0][0] or 0) if rows else 0
+
+
+def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> None:
+    """Replace the run's count; add (new - previous) to the process total in one atomic MERGE."""
+    new_count = count(num_records, "num_records")
+    kind = None if processing_type is None else choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
+    previous = _stored_run_count(store, run)
+    values = {"process_run_record_count": new_count}
+    if kind is not None:
+        values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
+    _update_run(store, run, values)
+    if new_count != previous:
+        total = "total_record_count"
+        row = {"process_id": run["process_id"], total: new_count - previous}
+        grow = {total: F.coalesce(F.col(f"t.{total}"), F.lit(0)) + F.col(f"s.{total}")}
+        merge_update(store, "process", [row], on=["process_id"], assignments=grow)
+
+
+__all__ = ["change_status", "record_error", "set_record_count", "widen_dates"]

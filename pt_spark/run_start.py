@@ -1,0 +1,160 @@
+"""Starting a run (SPEC §2.2): the decision and the insert as one conflict-checked transaction.
+
+1. Dependencies: a parent whose latest run is running, failed or on hold blocks the start.
+2. A latest run of this process that is running or on hold refuses the start.
+3. ``max_concurrent_failures`` failed runs in a row: the new run is written ``on hold``.
+4. Otherwise the new run is written ``running``.
+
+The new run's natural key is ``(process_id, process_run_id = previous + 1)``. One MERGE demotes
+the previous latest run and inserts the new one only if that key is still free; a token
+(``process_run_uuid``) read back afterwards tells whether this caller's row won. A caller that
+decided on a stale view, or lost a race, finds someone else's row there, decides again on fresh
+data, and is refused. Delta's own conflict detection makes the MERGE of a racing writer retry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import functions as F
+
+from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
+from pt_spark.store.reads import system_ids
+from pt_spark.store.store import Store
+from pt_spark.store.writes import merge_rows
+
+RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
+_BLOCKING_PARENT = (RUNNING, FAILED, ON_HOLD)
+_BLOCKING_SELF = (RUNNING, ON_HOLD)
+
+
+@dataclass(frozen=True)
+class StartState:
+    """What the start decision reads: recent own runs, parents' latest runs, a run-name clash."""
+
+    recent: list[dict[str, Any]]  # newest first
+    parent_statuses: list[str]
+    name_taken: bool
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """The run row this caller inserted."""
+
+    row: dict[str, Any]
+    status: str
+
+
+def _runs_with_status(store: Store) -> Any:
+    statuses = store.read("process_status_lkup").select("process_status_id", "process_status_name")
+    return store.read("process_tracking").join(statuses, "process_status_id")
+
+
+def read_start_state(store: Store, process_id: int, run_name: str | None, window: int) -> StartState:
+    """Read everything the decision needs in one Spark job."""
+    runs = _runs_with_status(store)
+    columns = [F.col("process_run_id"), F.col("process_status_name")]
+    recent = (
+        runs.where(F.col("process_id") == F.lit(process_id))
+        .orderBy(F.col("process_run_id").desc())
+        .limit(window)
+        .select(F.lit("recent").alias("kind"), *columns)
+    )
+    parents = store.read("process_dependency").where(F.col("child_process_id") == F.lit(process_id))
+    parent_runs = (
+        runs.where(F.col("is_latest_run"))
+        .join(parents, runs["process_id"] == parents["parent_process_id"])
+        .select(F.lit("parent").alias("kind"), *columns)
+    )
+    frames = recent.unionByName(parent_runs)
+    if run_name is not None:
+        clash = runs.where(F.col("process_run_name") == F.lit(run_name)).limit(1)
+        frames = frames.unionByName(clash.select(F.lit("name").alias("kind"), *columns))
+    rows = [row.asDict() for row in frames.collect()]
+    return StartState(
+        recent=sorted((r for r in rows if r["kind"] == "recent"), key=lambda r: -r["process_run_id"]),
+        parent_statuses=[r["process_status_name"] for r in rows if r["kind"] == "parent"],
+        name_taken=any(r["kind"] == "name" for r in rows),
+    )
+
+
+def decide(state: StartState, process_name: str, max_failures: int, run_name: str | None) -> str:
+    """Return the status of the new run, or raise why it may not start."""
+    if any(status in _BLOCKING_PARENT for status in state.parent_statuses):
+        raise ProcessDependencyError("Processes that this process is dependent on are running or failed.")
+    latest = state.recent[0]["process_status_name"] if state.recent else None
+    if latest in _BLOCKING_SELF:
+        raise ProcessRunRefused(f"The process {process_name} is currently {latest}.", process_name)
+    if state.name_taken:
+        raise InvalidInput(f"process_run_name: a run named {run_name!r} already exists")
+    failures = [r for r in state.recent[:max_failures] if r["process_status_name"] == FAILED]
+    return ON_HOLD if len(failures) >= max_failures else RUNNING
+
+
+def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> None:
+    rows = [new_row]
+    if previous_run_id is not None:
+        rows.append({"process_id": new_row["process_id"], "process_run_id": previous_run_id, "is_latest_run": False})
+    same_run = (F.col("t.process_id") == F.col("s.process_id")) & (
+        F.col("t.process_run_id") == F.col("s.process_run_id")
+    )
+    merge_rows(
+        store,
+        "process_tracking",
+        rows,
+        on=same_run,
+        update_when=~F.col("s.is_latest_run") & F.col("t.is_latest_run"),
+        assignments={"is_latest_run": F.lit(False)},
+        insert_when=F.col("s.is_latest_run"),
+        prune=("process_id",),
+    )
+
+
+def _read_back(store: Store, process_id: int, run_id: int) -> dict[str, Any] | None:
+    rows = (
+        store.read("process_tracking")
+        .where((F.col("process_id") == F.lit(process_id)) & (F.col("process_run_id") == F.lit(run_id)))
+        .collect()
+    )
+    return rows[0].asDict() if rows else None
+
+
+def start_run(
+    store: Store,
+    process_id: int,
+    process_name: str,
+    actor_id: int | None,
+    run_name: str | None,
+    max_failures: int,
+) -> StartedRun:
+    """Decide and insert a new run of ``process_id`` (see the module docstring)."""
+    status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD])
+    for _ in range(store.config.retry_attempts):
+        state = read_start_state(store, process_id, run_name, max(max_failures, 1))
+        status = decide(state, process_name, max_failures, run_name)
+        previous = state.recent[0]["process_run_id"] if state.recent else None
+        token = str(uuid.uuid4())
+        new_row = {
+            "process_id": process_id,
+            "process_status_id": status_ids[status],
+            "process_run_id": (previous or 0) + 1,
+            "process_run_start_date_time": datetime.now(),
+            "process_run_record_count": 0,
+            "process_run_insert_count": 0,
+            "process_run_update_count": 0,
+            "process_run_actor_id": actor_id,
+            "is_latest_run": True,
+            "process_run_name": run_name,
+            "process_run_uuid": token,
+        }
+        _merge_new_run(store, new_row, previous)
+        stored = _read_back(store, process_id, new_row["process_run_id"])
+        if stored is not None and stored["process_run_uuid"] == token:
+            return StartedRun(stored, status)
+    raise ConcurrentUpdateError(f"Could not start a run of {process_name!r}: other runs kept starting first.")
+
+
+__all__ = ["COMPLETED", "FAILED", "ON_HOLD", "RUNNING", "StartedRun", "decide", "read_start_state", "start_run"]

@@ -1,0 +1,281 @@
+"""``ProcessTracker``: one run of a process, recorded in the Delta tracking store (SPEC §2.1-2.2).
+
+Example:
+    >>> run = ProcessTracker(spark=spark, process_name="Lahman Teams Load", process_type="Load",
+    ...                      actor_name="etl", tool_name="Spark", sources="Lahman")  # doctest: +SKIP
+    >>> run.set_process_run_record_count(10000)  # doctest: +SKIP
+    >>> run.change_run_status("completed")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import functions as F
+
+from pt_spark import finders, run_changes
+from pt_spark.config import TrackerConfig, resolve_config
+from pt_spark.entities import Entity
+from pt_spark.errors import NotFound, ProcessOnHold, SessionError
+from pt_spark.registration import ProcessRequest, Side, read_process, register_process
+from pt_spark.run_start import ON_HOLD, decide, read_start_state, start_run
+from pt_spark.store.store import store_for
+from pt_spark.validation import attributes_dict, clean_name, name_list, objects_dict, optional_name, positive_id
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def _session(spark: SparkSession | None) -> SparkSession:
+    if spark is not None:
+        return spark
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None:
+        raise SessionError("No SparkSession: pass spark=..., or start one (pt_spark.session.local_spark()).")
+    return active
+
+
+def _request(arguments: dict[str, Any]) -> ProcessRequest:
+    """Validate the constructor's registration arguments (raises InvalidInput; writes nothing)."""
+
+    def side(prefix: str) -> Side:
+        return Side.from_arguments(
+            name_list(arguments[f"{prefix}s"], f"{prefix}s"),
+            objects_dict(arguments[f"{prefix}_objects"], f"{prefix}_objects"),
+            attributes_dict(arguments[f"{prefix}_object_attributes"], f"{prefix}_object_attributes"),
+        )
+
+    return ProcessRequest(
+        process_name=clean_name(arguments["process_name"], "process_name"),
+        process_type=optional_name(arguments["process_type"], "process_type"),
+        actor_name=optional_name(arguments["actor_name"], "actor_name"),
+        tool_name=optional_name(arguments["tool_name"], "tool_name"),
+        schedule_frequency=optional_name(arguments["schedule_frequency"], "schedule_frequency"),
+        dataset_types=name_list(arguments["dataset_types"], "dataset_types"),
+        sources=side("source"),
+        targets=side("target"),
+    )
+
+
+class ProcessTracker:
+    """Track one run of a process: status, errors, data dates, record counts and extracts.
+
+    Constructing it registers the process (and the lookups it names) and starts a new run, or,
+    with ``process_tracking_id``, re-attaches to an existing run without writing anything.
+    See SPEC §2.1 for every argument.
+    """
+
+    def __init__(
+        self,
+        spark: SparkSession | None = None,
+        process_name: str | None = None,
+        process_type: str | None = None,
+        actor_name: str | None = None,
+        tool_name: str | None = None,
+        sources: Any = None,
+        targets: Any = None,
+        source_objects: Any = None,
+        target_objects: Any = None,
+        source_object_attributes: Any = None,
+        target_object_attributes: Any = None,
+        dataset_types: Any = None,
+        schedule_frequency: str | None = None,
+        process_run_name: str | None = None,
+        config_location: str | os.PathLike[str] | None = None,
+        process_tracking_id: int | None = None,
+        config: TrackerConfig | None = None,
+    ) -> None:
+        self.spark = _session(spark)
+        self.config = resolve_config(self.spark, config, config_location)
+        self.store = store_for(self.spark, self.config)
+        if process_tracking_id is not None:
+            self._attach(positive_id(process_tracking_id, "process_tracking_id"))
+            return
+        arguments = dict(locals())
+        request = _request(arguments)
+        run_name = optional_name(process_run_name, "process_run_name")
+        self.store.ensure_ready()
+        existing = read_process(self.store, request.process_name)
+        if existing is not None:  # refuse before registering anything
+            state = read_start_state(self.store, existing["process_id"], run_name, self.config.max_concurrent_failures)
+            decide(state, request.process_name, self.config.max_concurrent_failures, run_name)
+        registration = register_process(self.store, request, existing)
+        started = start_run(
+            self.store,
+            registration.process_id,
+            request.process_name,
+            registration.actor_id,
+            run_name,
+            self.config.max_concurrent_failures,
+        )
+        self._set_run(started.row, started.status)
+        if started.status == ON_HOLD:
+            raise ProcessOnHold(f"The process {request.process_name} is currently on hold.", request.process_name)
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def _set_run(self, row: dict[str, Any], status: str) -> None:
+        self._run = dict(row)
+        self.process_tracking_id: int = int(row["process_tracking_id"])
+        self.process_run_id: int = int(row["process_run_id"])
+        self.process_run_name: str | None = row["process_run_name"]
+        self.status: str = status
+        self._process_id = int(row["process_id"])
+
+    def _attach(self, process_tracking_id: int) -> None:
+        rows = (
+            self.store.read("process_tracking")
+            .where(F.col("process_tracking_id") == F.lit(process_tracking_id))
+            .join(self.store.read("process_status_lkup"), "process_status_id")
+            .collect()
+        )
+        if not rows:
+            raise NotFound(f"Process run {process_tracking_id} not found.")
+        row = rows[0].asDict()
+        self._set_run(row, row["process_status_name"])
+
+    def _lookup_entity(self, table: str, id_column: str, row_id: Any) -> Entity | None:
+        if row_id is None:
+            return None
+        rows = self.store.read(table).where(F.col(id_column) == F.lit(row_id)).collect()
+        return Entity(table, rows[0].asDict()) if rows else None
+
+    @property
+    def process(self) -> Entity:
+        """The ``process`` row, read fresh (counts and last-run times change)."""
+        rows = self.store.read("process").where(F.col("process_id") == F.lit(self._process_id)).collect()
+        return Entity("process", rows[0].asDict())
+
+    @cached_property
+    def process_name(self) -> str:
+        """The process's name."""
+        return str(self.process.process_name)
+
+    @cached_property
+    def _process_row(self) -> Entity:
+        return self.process
+
+    @cached_property
+    def process_type(self) -> Entity | None:
+        """The process type (``process_type_lkup`` row)."""
+        return self._lookup_entity("process_type_lkup", "process_type_id", self._process_row.process_type_id)
+
+    @cached_property
+    def tool(self) -> Entity | None:
+        """The tool (``tool_lkup`` row)."""
+        return self._lookup_entity("tool_lkup", "tool_id", self._process_row.process_tool_id)
+
+    @cached_property
+    def schedule_frequency(self) -> Entity | None:
+        """The schedule frequency (``schedule_frequency_lkup`` row)."""
+        table, column = "schedule_frequency_lkup", "schedule_frequency_id"
+        return self._lookup_entity(table, column, self._process_row.schedule_frequency_id)
+
+    @cached_property
+    def actor(self) -> Entity | None:
+        """The actor who started the run (``actor_lkup`` row)."""
+        return self._lookup_entity("actor_lkup", "actor_id", self._run["process_run_actor_id"])
+
+    @cached_property
+    def _links(self) -> dict[str, list[Entity]]:
+        return finders.process_links(self.store, self._process_id)
+
+    @property
+    def sources(self) -> list[Entity]:
+        """The process's sources (``source_lkup`` rows)."""
+        return self._links["sources"]
+
+    @property
+    def targets(self) -> list[Entity]:
+        """The process's targets (``source_lkup`` rows)."""
+        return self._links["targets"]
+
+    @property
+    def dataset_types(self) -> list[Entity]:
+        """The process's dataset types (``dataset_type_lkup`` rows)."""
+        return self._links["dataset_types"]
+
+    @property
+    def source_ids(self) -> list[int]:
+        """Ids of the process's sources."""
+        return [int(e.source_id) for e in self.sources]
+
+    @property
+    def source_object_ids(self) -> list[int]:
+        """Ids of the process's source objects."""
+        return [int(e.source_object_id) for e in self._links["source_objects"]]
+
+    @property
+    def dataset_type_ids(self) -> list[int]:
+        """Ids of the process's dataset types."""
+        return [int(e.dataset_type_id) for e in self.dataset_types]
+
+    # --- run changes ------------------------------------------------------------------------------
+
+    def change_run_status(self, new_status: str, end_date: datetime | str | None = None) -> None:
+        """Set the run's status; ``completed``/``failed`` also set the end time (default now).
+
+        A status name not yet known is created (a custom status).
+        """
+        self.status = run_changes.change_status(self.store, self._run, new_status, end_date)
+
+    def raise_run_error(
+        self,
+        error_type_name: str,
+        error_description: str | None = None,
+        fail_run: bool = False,
+        end_date: datetime | str | None = None,
+    ) -> None:
+        """Record an error of a known type; with ``fail_run`` also fail the run and raise.
+
+        Raises:
+            ProcessRunFailed: when ``fail_run`` is True, after the failure is recorded.
+        """
+        failed = run_changes.record_error(self.store, self._run, error_type_name, error_description, fail_run, end_date)
+        if failed is not None:
+            self.status = "failed"
+            raise failed
+
+    def set_process_run_low_high_dates(self, low_date: Any = None, high_date: Any = None) -> None:
+        """Widen the run's data low/high dates (min of lows, max of highs) in one MERGE."""
+        run_changes.widen_dates(self.store, self._run, low_date, high_date)
+
+    def set_process_run_record_count(self, num_records: int, processing_type: str | None = None) -> None:
+        """Replace the run's record count; the process total grows by the change."""
+        run_changes.set_record_count(self.store, self._run, num_records, processing_type)
+
+    # --- finders (read-only, DataFrames) ----------------------------------------------------------
+
+    def find_process_contacts(self, process_id: int | None = None) -> DataFrame:
+        """Contacts of a process (default: this one): source contacts first, then process contacts."""
+        return finders.find_process_contacts(self.store, process_id or self._process_id)
+
+    def find_process_source_attributes(self, process_id: int | None = None) -> DataFrame:
+        """The source attributes a process reads, by source, object, attribute."""
+        return finders.find_process_attributes(self.store, process_id or self._process_id, "source")
+
+    def find_process_target_attributes(self, process_id: int | None = None) -> DataFrame:
+        """The target attributes a process writes, by target, object, attribute."""
+        return finders.find_process_attributes(self.store, process_id or self._process_id, "target")
+
+    def find_process_filters(self, process: int | str | None = None) -> DataFrame:
+        """The filters a process applies to its source attributes (``process``: id or name)."""
+        return finders.find_process_filters(self.store, self._process_id if process is None else process)
+
+    def find_process_by_schedule_frequency(self, frequency: str = "daily") -> DataFrame:
+        """Processes scheduled at ``frequency``."""
+        return finders.find_process_by_schedule_frequency(self.store, frequency)
+
+    def __repr__(self) -> str:
+        return f"ProcessTracker(process_tracking_id={self.process_tracking_id}, status={self.status!r})"
+
+
+__all__ = ["ProcessTracker"]
