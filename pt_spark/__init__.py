@@ -24,6 +24,7 @@ from pt_spark.errors import (
     StoreNotReady,
 )
 from pt_spark.store import setup
+from pt_spark.tracker import ProcessTracker
 
 __all__ = [
     "ConcurrentUpdateError",
@@ -35,6 +36,7 @@ __all__ = [
     "ProcessOnHold",
     "ProcessRunFailed",
     "ProcessRunRefused",
+    "ProcessTracker",
     "ProcessTrackerError",
     "ProtectedRowError",
     "SessionError",
