@@ -15,13 +15,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import reduce
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput
 from pt_spark.store.schema import spec
 from pt_spark.validation import clean_name, count
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from pt_spark.store.store import Store
+
+#: label -> (path of (table, option), {option: name}): rows to look up by name (``resolve``).
+Wanted = dict[str, tuple[tuple[tuple[str, str], ...], dict[str, str]]]
 #: The pseudo-topic of ``update`` that releases a process's hold (SPEC §5).
 PROCESS_RUN = "process run"
 _NUMERIC_LIMIT = Decimal(10) ** 28  # filter_value_numeric is DECIMAL(38, 10)
@@ -291,6 +301,34 @@ LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def _chain(
+    store: Store, label: str, path: tuple[tuple[str, str], ...], names: Mapping[str, str]
+) -> DataFrame:
+    """Return ``(label, id)`` of the row at the end of ``path``, each step named within the last."""
+    frame: DataFrame | None = None
+    for table, option in path:
+        table_spec = spec(table)
+        rows = store.read(table).where(F.col(table_spec.key[-1]) == F.lit(names[option]))
+        if frame is None:
+            frame = rows.select(F.col(str(table_spec.identity)).alias("id"))
+        else:
+            step = rows.select(
+                F.col(table_spec.key[0]).alias("parent"), F.col(str(table_spec.identity)).alias("next")
+            )
+            frame = frame.join(step, F.col("id") == F.col("parent")).select(F.col("next").alias("id"))
+    assert frame is not None
+    return frame.select(F.lit(label).alias("label"), F.col("id").cast("long").alias("id"))
+
+
+def resolve(store: Store, wanted: Wanted) -> dict[str, int]:
+    """Return ``{label: id}`` of the wanted rows that exist, in one Spark job."""
+    if not wanted:
+        return {}
+    frames = [_chain(store, label, path, names) for label, (path, names) in wanted.items()]
+    rows = reduce(lambda left, right: left.unionByName(right), frames).collect()
+    return {row["label"]: int(row["id"]) for row in rows}
+
+
 def normalize_topic(topic: Any) -> str:
     """Return the canonical spelling of ``topic``: lower case, single spaces, trimmed."""
     if not isinstance(topic, str):
@@ -354,5 +392,7 @@ __all__ = [
     "filter_value",
     "find_topic",
     "normalize_topic",
+    "resolve",
     "topic_names",
+    "Wanted",
 ]

@@ -29,3 +29,64 @@ def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, in
     """Return ``{table: new commits}`` for the tables that changed since ``before``."""
     after = table_versions(config)
     return {name: after[name] - before[name] for name in after if after[name] != before[name]}
+
+
+# --- seeding: rows that ProcessTracker normally registers, written with the store's own writers ---
+
+
+def seed_store(spark: SparkSession, config: TrackerConfig):  # -> pt_spark.store.Store
+    """Return the ``Store`` of ``config`` for seeding rows with ``pt_spark.store.writes``."""
+    from pt_spark.config import resolve_config
+    from pt_spark.store.store import store_for
+
+    return store_for(spark, resolve_config(spark, config))
+
+
+def seed_processes(spark: SparkSession, config: TrackerConfig, *names: str) -> dict[str, int]:
+    """Create processes (name only, as a bare ``process`` row); return ``{name: process_id}``."""
+    from pt_spark.store.reads import ensure_rows
+
+    rows = [{"process_name": name, "total_record_count": 0} for name in names]
+    found = ensure_rows(seed_store(spark, config), {"process": rows})["process"]
+    return {key[0]: int(value) for key, value in found.items()}
+
+
+def seed_attribute(spark: SparkSession, config: TrackerConfig, source: str, obj: str, attribute: str) -> int:
+    """Create source -> source object -> attribute (type Undefined, flags false); return the attribute id."""
+    from pt_spark.store.reads import ensure_rows, find_keys
+
+    store = seed_store(spark, config)
+    type_id = find_keys(store, {"source_type_lkup": [("Undefined",)]})["source_type_lkup"][("Undefined",)]
+    source_id = ensure_rows(store, {"source_lkup": [{"source_name": source, "source_type_id": type_id}]})
+    sid = source_id["source_lkup"][(source,)]
+    object_id = ensure_rows(store, {"source_object_lkup": [{"source_id": sid, "source_object_name": obj}]})
+    oid = object_id["source_object_lkup"][(sid, obj)]
+    flags = dict.fromkeys(("is_key", "is_filter", "is_partition", "is_pii"), False)
+    row = {"source_object_id": oid, "source_object_attribute_name": attribute, **flags}
+    found = ensure_rows(store, {"source_object_attribute_lkup": [row]})
+    return int(found["source_object_attribute_lkup"][(oid, attribute)])
+
+
+def seed_run(
+    spark: SparkSession,
+    config: TrackerConfig,
+    process_id: int,
+    status: str,
+    run_id: int,
+    latest: bool = True,
+    **columns: object,
+) -> None:
+    """Insert a ``process_tracking`` row in ``status`` (a default status name)."""
+    from pt_spark.store.reads import find_keys
+    from pt_spark.store.writes import insert_rows
+
+    store = seed_store(spark, config)
+    status_id = find_keys(store, {"process_status_lkup": [(status,)]})["process_status_lkup"][(status,)]
+    row = {
+        "process_id": process_id,
+        "process_status_id": status_id,
+        "process_run_id": run_id,
+        "is_latest_run": latest,
+        **columns,
+    }
+    insert_rows(store, "process_tracking", [row])

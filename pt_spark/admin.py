@@ -1,0 +1,443 @@
+"""Administration of lookups, links and held processes (SPEC §5): the Python side of ``pt-spark``.
+
+Every function checks its whole input first (topic, name, options) and looks up every referenced
+row in one Spark job before it writes, so a bad call writes nothing. A change is one Delta
+commit. The topics themselves are declared in ``pt_spark.admin_topics``.
+
+Example:
+    >>> from pt_spark import admin  # doctest: +SKIP
+    >>> admin.create(spark, "contact", "Ann", email="ann@example.com")
+    >>> admin.create(spark, "process contact", process="Teams Load", contact="Ann")
+    >>> admin.update(spark, "contact", "Ann", "Ann Lee")
+    >>> admin.release_hold(spark, "Teams Load")
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Mapping
+
+from pyspark.sql import functions as F
+
+from pt_spark.admin_topics import (
+    LABELS,
+    PROCESS_RUN,
+    Ref,
+    Topic,
+    Wanted,
+    describe,
+    find_topic,
+    normalize_topic,
+    resolve,
+)
+from pt_spark.config import TrackerConfig, resolve_config
+from pt_spark.errors import InvalidInput, NotFound, ProtectedRowError, SessionError
+from pt_spark.store.defaults import is_system_row
+from pt_spark.store.reads import find_keys, key_of
+from pt_spark.store.schema import spec
+from pt_spark.store.store import Store, store_for
+from pt_spark.store.writes import delete_rows, insert_missing, merge_update
+from pt_spark.validation import clean_name, optional_name, positive_id
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+_SELF, _NEW = "<self>", "<new>"
+
+
+@dataclass
+class _Request:
+    """A validated call: the topic, the row's name (lookups) and the cleaned options."""
+
+    topic: Topic
+    name: str | None
+    names: dict[str, str] = field(default_factory=dict)  # reference options -> names
+    columns: dict[str, Any] = field(default_factory=dict)  # plain column values
+    shown: dict[str, Any] = field(default_factory=dict)  # options as given, for messages
+
+    def describe(self) -> str:
+        return describe(self.topic, self.name, self.shown)
+
+
+def _store(spark: SparkSession | None, config: TrackerConfig | None) -> Store:
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        if spark is None:
+            raise SessionError("No active SparkSession: pass spark= (e.g. pt_spark.session.local_spark()).")
+    return store_for(spark, resolve_config(spark, config))
+
+
+def _request(topic: Topic, action: str, name: Any, argument: str, options: Mapping[str, Any]) -> _Request:
+    """Check name and options of ``action`` on ``topic`` without touching Spark."""
+    given = {option: value for option, value in options.items() if value is not None}
+    allowed = topic.options(action)
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        accepted = ", ".join(f"{option}=" for option in allowed) or "no options"
+        raise InvalidInput(
+            f"{action} {topic.name}: unknown option(s) {', '.join(unknown)}; it takes {accepted}"
+        )
+    if topic.is_link and name is not None:
+        identified = ", ".join(f"{option}=" for option in topic.options("delete"))
+        raise InvalidInput(
+            f"{topic.name} has no name ({argument}={name!r}); it is identified by {identified}"
+        )
+    needed = [option for ref in topic.key_refs for option in ref.options]
+    needed += list(topic.required) if action == "create" else []
+    missing = [option for option in needed if option not in given]
+    if missing:
+        raise InvalidInput(f"{action} {topic.name}: missing option(s) {', '.join(f'{o}=' for o in missing)}")
+    request = _Request(topic, None if topic.is_link else clean_name(name, argument), shown=given)
+    ref_options = {option for ref in topic.refs for option in ref.options}
+    for option, value in given.items():
+        if option in ref_options:
+            request.names[option] = clean_name(value, option)
+    for topic_field in topic.fields:
+        if topic_field.option in given:
+            request.columns.update(topic_field.convert(given[topic_field.option], topic_field.option))
+    return request
+
+
+def _ref_lookups(request: _Request, refs: tuple[Ref, ...], defaults: bool) -> Wanted:
+    """Return the look-ups for the references named in the request (or defaulted)."""
+    wanted: Wanted = {}
+    for ref in refs:
+        names = {option: request.names[option] for option in ref.options if option in request.names}
+        if len(names) < len(ref.options) and defaults and ref.default is not None:
+            names = {ref.options[0]: ref.default}
+        if len(names) == len(ref.options):
+            wanted[ref.column] = (ref.path, names)
+    return wanted
+
+
+def _resolve_refs(store: Store, wanted: Wanted) -> dict[str, int]:
+    """Resolve ``wanted``; raise one ``NotFound`` naming every missing reference (not ``<self>``)."""
+    found = resolve(store, wanted)
+    missing = [
+        " of ".join(f"{LABELS[table]} {names[option]!r}" for table, option in reversed(path))
+        for label, (path, names) in wanted.items()
+        if label not in found and label not in (_SELF, _NEW)
+    ]
+    if missing:
+        raise NotFound(" and ".join(missing) + " not found")
+    return found
+
+
+def _self_lookup(request: _Request, name: str, label: str = _SELF) -> Wanted:
+    table = request.topic.table
+    return {label: (((table, "name"),), {"name": name})} if not request.topic.is_link else {}
+
+
+def _link_key(store: Store, request: _Request, found: Mapping[str, int]) -> dict[str, int] | None:
+    """Return the key columns of the link row named by the request, or None if it is absent."""
+    row = {ref.column: found[ref.column] for ref in request.topic.key_refs}
+    present = find_keys(store, {request.topic.table: [key_of(request.topic.table, row)]})
+    return row if present[request.topic.table] else None
+
+
+def _locate(store: Store, request: _Request, found: Mapping[str, int]) -> dict[str, int]:
+    """Return the columns that identify the request's row, or raise ``NotFound``."""
+    if request.topic.is_link:
+        row = _link_key(store, request, found)
+    else:
+        identity = spec(request.topic.table).identity
+        row = {str(identity): found[_SELF]} if _SELF in found else None
+    if row is None:
+        raise NotFound(f"{request.describe()} not found")
+    return row
+
+
+def _check_acyclic(store: Store, topic: Topic, row: Mapping[str, Any], request: _Request) -> None:
+    """Refuse a link from a row to itself, or one that closes a cycle."""
+    assert topic.acyclic is not None
+    parent_column, child_column = topic.acyclic
+    parent, child = row[parent_column], row[child_column]
+    if parent == child:
+        raise InvalidInput(f"{request.describe()}: a process cannot depend on itself")
+    children: dict[int, set[int]] = {}
+    for edge in store.read(topic.table).select(parent_column, child_column).collect():
+        children.setdefault(edge[0], set()).add(edge[1])
+    seen: set[int] = set()
+    pending = [child]
+    while pending:
+        node = pending.pop()
+        if node == parent:
+            raise InvalidInput(f"{request.describe()} would create a dependency cycle")
+        if node not in seen:
+            seen.add(node)
+            pending.extend(children.get(node, ()))
+
+
+def _check_unused(store: Store, request: _Request, row_id: int) -> None:
+    """Refuse to delete a lookup row that other rows still reference."""
+    if not request.topic.used_by:
+        return
+    frames = [
+        store.read(table)
+        .where(F.col(column) == F.lit(row_id))
+        .select(F.lit(f"{table}.{column}").alias("used"))
+        .limit(1)
+        for table, column in request.topic.used_by
+    ]
+    used = sorted({row["used"] for row in reduce(lambda a, b: a.unionByName(b), frames).collect()})
+    if used:
+        raise InvalidInput(
+            f"{request.describe()} is still used by {', '.join(used)}; remove those rows first"
+        )
+
+
+def create(
+    spark: SparkSession | None,
+    topic: str,
+    name: str | None = None,
+    config: TrackerConfig | None = None,
+    **options: Any,
+) -> bool:
+    """Create a lookup row (``name``) or a link row (named by ``options``).
+
+    Args:
+        spark: The SparkSession (None: the active one).
+        topic: One of ``admin_topics.TOPICS`` (case-insensitive).
+        name: The row's name; None for link topics (``process contact``, ...).
+        config: Which store; resolved as in SPEC §7 when None.
+        **options: Topic options, e.g. ``email=`` (contact), ``parent=``/``child=`` (process
+            dependency); options set to None are ignored.
+
+    Returns:
+        True if the row was created, False if it already existed (then nothing is written, even
+        when other option values were given: use ``update`` to change an existing row).
+
+    Raises:
+        InvalidInput: unknown topic or option, bad value, a dependency on itself or a cycle.
+        NotFound: a referenced process, source, contact, cluster, attribute, ... does not exist.
+    """
+    request = _request(find_topic(topic), "create", name, "name", options)
+    store = _store(spark, config)
+    topic_ = request.topic
+    wanted = _ref_lookups(request, topic_.refs, defaults=True)
+    if request.name is not None:
+        wanted.update(_self_lookup(request, request.name))
+    found = _resolve_refs(store, wanted)
+    row: dict[str, Any] = {ref.column: found[ref.column] for ref in topic_.refs if ref.column in found}
+    row.update(request.columns)
+    if topic_.is_link:
+        exists = _link_key(store, request, found) is not None
+    else:
+        row[str(topic_.name_column)] = request.name
+        exists = _SELF in found
+    if exists:
+        log.info("%s already exists; nothing written", request.describe())
+        return False
+    if topic_.acyclic:
+        _check_acyclic(store, topic_, row, request)
+    insert_missing(store, topic_.table, [row])
+    log.info("created %s", request.describe())
+    return True
+
+
+def update(
+    spark: SparkSession | None,
+    topic: str,
+    initial_name: str | None,
+    name: str | None,
+    config: TrackerConfig | None = None,
+    **options: Any,
+) -> None:
+    """Rename a lookup row and/or change its option values; change a link row's values.
+
+    Topic ``process run`` releases the hold of the process called ``name`` (or
+    ``initial_name``), as ``release_hold`` does.
+
+    Args:
+        spark: The SparkSession (None: the active one).
+        topic: The topic (case-insensitive).
+        initial_name: Current name of the row (None for link topics).
+        name: New name (None or the same name: keep it).
+        config: Which store; resolved as in SPEC §7 when None.
+        **options: New option values; for link topics also the options that identify the row.
+
+    Raises:
+        InvalidInput: unknown topic or option, nothing to change, or the new name is taken.
+        NotFound: the row or a referenced row does not exist.
+        ProtectedRowError: renaming a default (system) row.
+    """
+    if isinstance(topic, str) and normalize_topic(topic) == PROCESS_RUN:
+        release_hold(spark, name if name is not None else initial_name, config=config)
+        return
+    request = _request(find_topic(topic), "update", initial_name, "initial_name", options)
+    topic_ = request.topic
+    new_name = None if topic_.is_link else optional_name(name, "name")
+    if topic_.is_link and name is not None:
+        raise InvalidInput(f"{topic_.name} has no name to change (name={name!r})")
+    rename = new_name is not None and new_name != request.name
+    if rename and is_system_row(topic_.table, request.name):
+        raise ProtectedRowError(f"{request.describe()} is a default row of pt_spark and cannot be renamed")
+    values = _ref_lookups(request, topic_.value_refs, defaults=False)
+    if not (rename or request.columns or values):
+        raise InvalidInput(
+            f"update {request.describe()}: nothing to update (give a new name or option values)"
+        )
+    store = _store(spark, config)
+    wanted = {**_ref_lookups(request, topic_.key_refs, defaults=False), **values}
+    if request.name is not None:
+        wanted.update(_self_lookup(request, request.name))
+    if rename:
+        wanted.update(_self_lookup(request, str(new_name), _NEW))
+    found = _resolve_refs(store, wanted)
+    if _NEW in found:
+        raise InvalidInput(f"cannot rename {request.describe()}: {topic_.name} {new_name!r} already exists")
+    on = _locate(store, request, found)
+    changes = {column: found[column] for column in values} | request.columns
+    if rename:
+        changes[str(topic_.name_column)] = new_name
+    assignments = {column: F.col(f"s.{column}") for column in changes}
+    merge_update(store, topic_.table, [{**on, **changes}], on=list(on), assignments=assignments)
+    log.info("updated %s: %s", request.describe(), sorted(changes))
+
+
+def delete(
+    spark: SparkSession | None,
+    topic: str,
+    name: str | None = None,
+    config: TrackerConfig | None = None,
+    **options: Any,
+) -> None:
+    """Delete a lookup row (by ``name``) or a link row (by the options that identify it).
+
+    Args:
+        spark: The SparkSession (None: the active one).
+        topic: The topic (case-insensitive).
+        name: The row's name; None for link topics.
+        config: Which store; resolved as in SPEC §7 when None.
+        **options: For link topics, the rows it links (``process=``, ``contact=``, ...).
+
+    Raises:
+        InvalidInput: unknown topic or option, or the row is still used by other rows.
+        NotFound: the row or a referenced row does not exist.
+        ProtectedRowError: the row is a default (system) row.
+    """
+    request = _request(find_topic(topic), "delete", name, "name", options)
+    topic_ = request.topic
+    if request.name is not None and is_system_row(topic_.table, request.name):
+        raise ProtectedRowError(f"{request.describe()} is a default row of pt_spark and cannot be deleted")
+    store = _store(spark, config)
+    wanted = _ref_lookups(request, topic_.key_refs, defaults=False)
+    if request.name is not None:
+        wanted.update(_self_lookup(request, request.name))
+    on = _locate(store, request, _resolve_refs(store, wanted))
+    if not topic_.is_link:
+        _check_unused(store, request, next(iter(on.values())))
+    delete_rows(store, topic_.table, [on], on=list(on))
+    log.info("deleted %s", request.describe())
+
+
+def release_hold(
+    spark: SparkSession | None, process_name: str | None, config: TrackerConfig | None = None
+) -> int:
+    """Move a process's held run to ``completed`` so the process can start again (SPEC §2.2).
+
+    The process's latest run must be ``on hold``; its end time is set to now when empty.
+
+    Args:
+        spark: The SparkSession (None: the active one).
+        process_name: The process.
+        config: Which store; resolved as in SPEC §7 when None.
+
+    Returns:
+        The ``process_run_id`` of the released run.
+
+    Raises:
+        NotFound: no such process, or its latest run is not on hold.
+    """
+    name = clean_name(process_name, "process_name")
+    store = _store(spark, config)
+    statuses = find_keys(store, {"process_status_lkup": [("on hold",), ("completed",)]})[
+        "process_status_lkup"
+    ]
+    latest = (
+        store.read("process_tracking")
+        .join(store.read("process").where(F.col("process_name") == F.lit(name)), "process_id")
+        .orderBy(F.col("process_run_id").desc())
+        .select("process_tracking_id", "process_run_id", "process_status_id")
+        .limit(1)
+        .collect()
+    )
+    if not latest and not find_keys(store, {"process": [(name,)]})["process"]:
+        raise NotFound(f"Process {name!r} not found")
+    if not latest or latest[0]["process_status_id"] != statuses[("on hold",)]:
+        raise NotFound(f"Process {name} has no run on hold")
+    tracking_id, run_id = latest[0]["process_tracking_id"], latest[0]["process_run_id"]
+    row = {"process_tracking_id": tracking_id, "process_status_id": statuses[("completed",)]}
+    end = "process_run_end_date_time"
+    assignments = {
+        "process_status_id": F.col("s.process_status_id"),
+        end: F.coalesce(F.col(f"t.{end}"), F.col(f"s.{end}")),
+    }
+    when = F.col("t.process_status_id") == F.lit(statuses[("on hold",)])
+    merge_update(store, "process_tracking", [{**row, end: datetime.now()}], list(row)[:1], assignments, when)
+    log.info("released the hold on process %r (run %s)", name, run_id)
+    return int(run_id)
+
+
+def latest_runs(
+    spark: SparkSession | None,
+    process_name: str | None = None,
+    limit: int = 20,
+    config: TrackerConfig | None = None,
+) -> DataFrame:
+    """Return the newest runs (of one process, or of all), newest first: what on-call reads first.
+
+    Columns: ``process_name, process_run_id, process_tracking_id, process_status_name,
+    process_run_start_date_time, process_run_end_date_time, duration_seconds,
+    process_run_record_count, process_run_low_date_time, process_run_high_date_time,
+    error_count``. Read-only.
+
+    Raises:
+        NotFound: ``process_name`` is given and no such process exists.
+    """
+    name = optional_name(process_name, "process_name")
+    limit = positive_id(limit, "limit")
+    store = _store(spark, config)
+    processes = store.read("process").select("process_id", "process_name")
+    if name is not None:
+        processes = processes.where(F.col("process_name") == F.lit(name))
+    newest = [F.col("process_run_start_date_time").desc_nulls_last(), F.col("process_tracking_id").desc()]
+    top = store.read("process_tracking").join(processes, "process_id").orderBy(*newest).limit(limit)
+    errors = (
+        store.read("error_tracking")
+        .join(top.select("process_tracking_id"), "process_tracking_id", "left_semi")
+        .groupBy("process_tracking_id")
+        .agg(F.count(F.lit(1)).alias("error_count"))
+    )
+    statuses = store.read("process_status_lkup").select("process_status_id", "process_status_name")
+    start, end = F.col("process_run_start_date_time"), F.col("process_run_end_date_time")
+    runs = (
+        top.join(statuses, "process_status_id", "left")
+        .join(errors, "process_tracking_id", "left")
+        .select(
+            "process_name",
+            "process_run_id",
+            "process_tracking_id",
+            "process_status_name",
+            start.alias("process_run_start_date_time"),
+            end.alias("process_run_end_date_time"),
+            (F.unix_timestamp(end) - F.unix_timestamp(start)).alias("duration_seconds"),
+            "process_run_record_count",
+            "process_run_low_date_time",
+            "process_run_high_date_time",
+            F.coalesce(F.col("error_count"), F.lit(0)).cast("long").alias("error_count"),
+        )
+        .orderBy(*newest)
+    )
+    if name is not None and not find_keys(store, {"process": [(name,)]})["process"]:
+        raise NotFound(f"Process {name!r} not found")
+    return runs
+
+
+__all__ = ["create", "delete", "latest_runs", "release_hold", "update"]
