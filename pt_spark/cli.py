@@ -1,0 +1,302 @@
+"""``pt-spark``: set up a tracking store, manage its lookups and links, release holds, list runs.
+
+Built with click. Each command opens the local Delta-enabled session (or reuses the active one),
+resolves the store from the options given (``--schema``, ``--catalog``, ``--location``,
+``--config``; unset options leave environment and config-file values alone), and calls
+``pt_spark.admin``. Exit codes: 0 success, 1 a pt_spark error (message on stderr), 2 a usage
+error such as an unknown topic.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import click
+from pydantic import ValidationError
+
+from pt_spark._version import __version__
+from pt_spark.admin_topics import PROCESS_RUN, all_options, describe, find_topic, normalize_topic, topic_names
+from pt_spark.errors import InvalidInput, ProcessTrackerError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from pt_spark.config import TrackerConfig
+
+log = logging.getLogger(__name__)
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+_RUN_COLUMNS = (
+    ("PROCESS", "process_name"),
+    ("RUN", "process_run_id"),
+    ("TRACKING ID", "process_tracking_id"),
+    ("STATUS", "process_status_name"),
+    ("START", "process_run_start_date_time"),
+    ("END", "process_run_end_date_time"),
+    ("DURATION", "duration_seconds"),
+    ("RECORDS", "process_run_record_count"),
+    ("LOW DATE", "process_run_low_date_time"),
+    ("HIGH DATE", "process_run_high_date_time"),
+    ("ERRORS", "error_count"),
+)
+_NUMERIC_COLUMNS = frozenset(
+    ("process_run_id", "process_tracking_id", "duration_seconds", "process_run_record_count", "error_count")
+)
+
+
+class _Group(click.Group):
+    """The ``pt-spark`` group: a pt_spark error becomes a one-line message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProcessTrackerError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_Group, context_settings=_CONTEXT)
+@click.version_option(__version__, prog_name="pt-spark")
+def main() -> None:
+    """Administer a pt_spark tracking store (ProcessTracker on Spark + Delta Lake).
+
+    \b
+    pt-spark setup                                   create the tables and default rows
+    pt-spark create -t contact -n Ann --email a@x.io add a lookup row
+    pt-spark create -t "process dependency" --parent A --child B
+    pt-spark update -t "process run" -n "My Load"    release a process that is on hold
+    pt-spark runs --process "My Load"                the latest runs, newest first
+
+    Every command takes --schema, --catalog, --location and --config to pick the store;
+    options left out come from PT_SPARK_* variables, the config file or the packaged default.
+    Exit codes: 0 done, 1 pt_spark error (message on stderr), 2 usage error.
+    """  # noqa: D301
+
+
+def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the store-selection options to ``command``."""
+    options = (
+        click.option("--schema", help="Schema (database) of the tracking tables [default: process_tracker]."),
+        click.option("--catalog", help="Unity Catalog catalog that holds the schema."),
+        click.option("--location", help="Root folder or URI of the Delta tables (external tables)."),
+        click.option(
+            "--config",
+            "config_location",
+            type=click.Path(exists=True),
+            help="A process_tracker_config.ini file, or the folder holding it.",
+        ),
+    )
+    return functools.reduce(lambda wrapped, option: option(wrapped), reversed(options), command)
+
+
+def _session_and_config(store: dict[str, Any]) -> tuple[SparkSession, TrackerConfig]:
+    """Return the session and the store configuration built from the options given."""
+    from pt_spark.config import TrackerConfig, resolve_config
+    from pt_spark.session import local_spark
+
+    config_location = store.pop("config_location", None)
+    given = {key: value for key, value in store.items() if value is not None}
+    try:
+        explicit = TrackerConfig(**given) if given else None
+    except ValidationError as error:
+        first = error.errors()[0]
+        option = "--" + str(first["loc"][0] if first["loc"] else "config").replace("schema_name", "schema")
+        raise click.BadParameter(first["msg"], param_hint=option) from error
+    spark = local_spark()
+    return spark, resolve_config(spark, explicit, config_location)
+
+
+def _topic_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Validate ``--topic`` (usage error, exit code 2, listing the topics)."""
+    name = normalize_topic(value)
+    if name == PROCESS_RUN and ctx.command.name == "update":
+        return name
+    try:
+        return find_topic(name).name
+    except InvalidInput:
+        topics = ", ".join(topic_names(with_process_run=ctx.command.name == "update"))
+        raise click.BadParameter(f"unknown topic {value!r}. Topics: {topics}.") from None
+
+
+def _cli_value(text: str | None) -> Any:
+    """Return ``--value`` as a number when it reads as one, else as the string given."""
+    if text is None:
+        return None
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return text
+    return number if number.is_finite() else text
+
+
+def _topic_options(*names: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add ``--topic``, the ``names`` options and one option per topic option (``admin_topics``)."""
+    kinds = {"whole": click.IntRange(min=0), "text": str, "value": str}
+    options = [
+        click.option(
+            "--topic",
+            "-t",
+            required=True,
+            callback=_topic_callback,
+            help="What to change, case-insensitive: " + ", ".join(topic_names()) + ".",
+        ),
+        *names,
+    ]
+    for option, (kind, help_text, topics) in sorted(all_options().items()):
+        flag = "--" + option.replace("_", "-")
+        text = f"{help_text} [{', '.join(topics)}]"
+        if option == "value":
+            text += " Numbers are stored as numbers."
+        options.append(click.option(flag, option, type=kinds[kind], help=text))
+    return lambda command: functools.reduce(
+        lambda wrapped, option: option(wrapped), reversed(options), command
+    )
+
+
+def _options(values: dict[str, Any]) -> dict[str, Any]:
+    options = {key: value for key, value in values.items() if value is not None}
+    if "value" in options:
+        options["value"] = _cli_value(options["value"])
+    return options
+
+
+@main.command(short_help="Create the tracking tables and default rows.")
+@click.option(
+    "--overwrite", is_flag=True, help="Drop and re-create every table: ALL tracking history is lost."
+)
+@_store_options
+def setup(overwrite: bool, **store: Any) -> None:
+    """Create every tracking table and the default rows (safe to run again)."""
+    from pt_spark.store import setup as setup_store
+
+    spark, config = _session_and_config(store)
+    setup_store(spark, overwrite=overwrite, config=config)
+    click.echo(f"Tracking store ready at {config.location or config.namespace}.")
+
+
+_STORE_KEYS = ("schema", "catalog", "location", "config_location")
+
+
+def _split(values: dict[str, Any]) -> tuple[SparkSession, TrackerConfig, dict[str, Any]]:
+    """Return the session, the store configuration and the topic options of a command."""
+    spark, config = _session_and_config({key: values.pop(key) for key in _STORE_KEYS})
+    return spark, config, _options(values)
+
+
+@main.command(short_help="Create a lookup row or a link between rows.")
+@_topic_options(
+    click.option("--name", "-n", help="Name of the new row (lookup topics; link topics take none).")
+)
+@_store_options
+def create(topic: str, name: str | None, **values: Any) -> None:
+    """Create a lookup row (--name) or a link between rows (e.g. --process and --contact).
+
+    Creating a row that already exists changes nothing (exit code 0); use update to change it.
+
+    \b
+    pt-spark create -t contact -n Ann --email ann@x.io
+    pt-spark create -t "process contact" --process "My Load" --contact Ann
+    pt-spark create -t "process filter" --process "My Load" --source db --source-object teams
+                    --attribute year --filter-type gte --value 2020
+    """  # noqa: D301
+    from pt_spark import admin
+
+    spark, config, options = _split(values)
+    created = admin.create(spark, topic, name, config=config, **options)
+    what = describe(find_topic(topic), name, options)
+    click.echo(f"Created {what}." if created else f"{what} already exists; nothing changed.")
+
+
+@main.command(short_help="Rename or change a row, or release a process on hold.")
+@_topic_options(
+    click.option("--initial-name", "-i", help="Current name of the row to change."),
+    click.option("--name", "-n", help="New name; with --topic 'process run', the process to release."),
+)
+@_store_options
+def update(topic: str, initial_name: str | None, name: str | None, **values: Any) -> None:
+    """Rename a row and/or change its options; or release a process on hold.
+
+    \b
+    pt-spark update -t contact -i Ann -n "Ann Lee" --email ann@x.io
+    pt-spark update -t "process dependency" --parent A --child B --dependency-type Soft
+    pt-spark update -t "process run" -n "My Load"   (its 'on hold' run becomes 'completed')
+    """  # noqa: D301
+    from pt_spark import admin
+
+    spark, config, options = _split(values)
+    if topic == PROCESS_RUN:
+        if options:
+            raise click.UsageError("--topic 'process run' takes only --name (the process to release)")
+        process = name if name is not None else initial_name
+        run_id = admin.release_hold(spark, process, config=config)
+        click.echo(f"Released process {process!r}: run {run_id} is now completed.")
+        return
+    admin.update(spark, topic, initial_name, name, config=config, **options)
+    renamed = f" (now {name!r})" if name is not None and name != initial_name else ""
+    click.echo(f"Updated {describe(find_topic(topic), initial_name, options)}{renamed}.")
+
+
+@main.command(short_help="Delete a lookup row or a link.")
+@_topic_options(click.option("--name", "-n", help="Name of the row to delete (lookup topics)."))
+@_store_options
+def delete(topic: str, name: str | None, **values: Any) -> None:
+    """Delete a lookup row (--name) or a link (the options that name it).
+
+    Default rows (e.g. process status 'running') and rows still in use are refused.
+    """
+    from pt_spark import admin
+
+    spark, config, options = _split(values)
+    admin.delete(spark, topic, name, config=config, **options)
+    click.echo(f"Deleted {describe(find_topic(topic), name, options)}.")
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if column == "duration_seconds":
+        hours, rest = divmod(int(value), 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return str(value)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[bool]) -> str:
+    """Return ``rows`` as an aligned text table (numbers right-aligned)."""
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+
+
+@main.command(short_help="List the latest runs, newest first.")
+@click.option("--process", "-p", "process_name", help="Only this process's runs.")
+@click.option(
+    "--limit", "-l", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs."
+)
+@_store_options
+def runs(process_name: str | None, limit: int, **store: Any) -> None:
+    """List the latest runs, newest first (read-only).
+
+    Shows process, run id, tracking id (for ProcessTracker(process_tracking_id=...)), status,
+    start, end, duration (h:mm:ss), record count, low/high data dates and error count.
+    """
+    from pt_spark import admin
+
+    spark, config = _session_and_config(store)
+    found = admin.latest_runs(spark, process_name, limit, config=config).collect()
+    if not found:
+        click.echo("No runs recorded" + (f" for process {process_name!r}." if process_name else "."))
+        return
+    numeric = [key in _NUMERIC_COLUMNS for _, key in _RUN_COLUMNS]
+    rows = [[_cell(row[key], key) for _, key in _RUN_COLUMNS] for row in found]
+    click.echo(format_table([header for header, _ in _RUN_COLUMNS], rows, numeric))
+
+
+__all__ = ["format_table", "main"]
