@@ -120,9 +120,12 @@ def extract_frame(store: Store, filenames: Iterable[str], location_path: str) ->
     found = extracts.join(at, F.col("extract_location_id") == F.col("location_id")).join(
         store.read("extract_status_lkup"), "extract_status_id"
     )
-    return probe_frame(
-        found, F.col("extract_id"), F.col("extract_filename"), F.col("extract_status_name")
-    ).withColumn("status_id", F.col("extract_status_id").cast("long"))
+    return found.select(
+        F.col("extract_id").cast("long").alias("id"),
+        F.col("extract_filename").alias("key"),
+        F.col("extract_status_name").alias("info"),
+        F.col("extract_status_id").cast("long").alias("status_id"),
+    )
 
 
 def _status_name(status: Any) -> str:
