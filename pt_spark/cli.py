@@ -131,7 +131,9 @@ def _cli_value(text: str | None) -> Any:
     return number if number.is_finite() else text
 
 
-def _topic_options(*names: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _topic_options(
+    *names: Callable[..., Any], process_run: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add ``--topic``, the ``names`` options and one option per topic option (``admin_topics``)."""
     kinds = {"whole": click.IntRange(min=0), "text": str, "value": str}
     options = [
@@ -140,7 +142,7 @@ def _topic_options(*names: Callable[..., Any]) -> Callable[[Callable[..., Any]],
             "-t",
             required=True,
             callback=_topic_callback,
-            help="What to change, case-insensitive: " + ", ".join(topic_names()) + ".",
+            help="What to change, case-insensitive: " + ", ".join(topic_names(process_run)) + ".",
         ),
         *names,
     ]
@@ -213,6 +215,7 @@ def create(topic: str, name: str | None, **values: Any) -> None:
 @_topic_options(
     click.option("--initial-name", "-i", help="Current name of the row to change."),
     click.option("--name", "-n", help="New name; with --topic 'process run', the process to release."),
+    process_run=True,
 )
 @_store_options
 def update(topic: str, initial_name: str | None, name: str | None, **values: Any) -> None:
