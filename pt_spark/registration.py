@@ -7,7 +7,9 @@ already exists (the steady state of a scheduled job) it only reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pyspark.sql import functions as F
@@ -67,6 +69,18 @@ class Registration:
     target_ids: list[int]
     source_object_ids: list[int]
     target_object_ids: list[int]
+
+
+def fingerprint(request: ProcessRequest) -> str:
+    """Return a stable hash of what registration writes (everything but the per-run actor)."""
+    described = asdict(request)
+    described.pop("actor_name")
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def is_registered(request: ProcessRequest, process: dict[str, Any] | None) -> bool:
+    """Return True when ``process`` was last registered with exactly these arguments."""
+    return process is not None and process.get("process_registration_hash") == fingerprint(request)
 
 
 def read_process(store: Store, process_name: str) -> dict[str, Any] | None:
@@ -191,6 +205,16 @@ def _link_rows(process_id: int, ids: dict[str, Any]) -> dict[str, list[dict[str,
     return {table: rows for table, rows in links.items() if rows}
 
 
+def _remember_fingerprint(
+    store: Store, process_id: int, request: ProcessRequest, existing: dict[str, Any] | None
+) -> None:
+    """Store the fingerprint last, once every lookup and link it vouches for exists."""
+    hashed = fingerprint(request)
+    if existing is None or existing.get("process_registration_hash") != hashed:
+        row = {"process_id": process_id, "process_registration_hash": hashed}
+        merge_update(store, "process", [row], on=["process_id"], assignments={"process_registration_hash": "s.process_registration_hash"})
+
+
 def register_process(store: Store, request: ProcessRequest, existing: dict[str, Any] | None) -> Registration:
     """Get-or-create the process and every lookup and link it names; return their ids."""
     if existing is None and request.process_type is None:
@@ -208,6 +232,7 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
         "dataset_types": ids["dataset_type_ids"],
     }
     ensure_rows(store, _link_rows(process_id, link_ids))
+    _remember_fingerprint(store, process_id, request, existing)
     return Registration(
         process_id=process_id,
         actor_id=ids["actor_id"],
@@ -219,4 +244,12 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
     )
 
 
-__all__ = ["ProcessRequest", "Registration", "Side", "read_process", "register_process"]
+__all__ = [
+    "ProcessRequest",
+    "Registration",
+    "Side",
+    "fingerprint",
+    "is_registered",
+    "read_process",
+    "register_process",
+]

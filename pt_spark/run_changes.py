@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
 from pt_spark.run_start import COMPLETED, FAILED
-from pt_spark.store.reads import ensure_names, find_keys
+from pt_spark.store.reads import lookup_id
 from pt_spark.store.store import Store
 from pt_spark.store.writes import insert_rows, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, to_timestamp
@@ -42,7 +42,7 @@ def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None)
     """Set the run's status (creating a custom status on first use); return the status name."""
     status = clean_name(new_status, "new_status")
     end = to_timestamp(end_date, "end_date")
-    status_id = ensure_names(store, "process_status_lkup", [status])[status]
+    status_id = lookup_id(store, "process_status_lkup", status, create=True)
     values: dict[str, Any] = {"process_status_id": status_id}
     if status in _LAST_RUN_COLUMN:
         values["process_run_end_date_time"] = end or datetime.now()
@@ -61,15 +61,15 @@ def record_error(
     if not isinstance(fail_run, bool):
         raise InvalidInput(f"fail_run: expected True or False (got {fail_run!r})")
     occurred = to_timestamp(end_date, "end_date") or datetime.now()
-    found = find_keys(store, {"error_type_lkup": [(error_type,)]})["error_type_lkup"]
-    if (error_type,) not in found:
+    error_type_id = lookup_id(store, "error_type_lkup", error_type, create=False)
+    if error_type_id is None:
         raise NotFound(f"{error_type!r} is not a known error type; add it with admin.create(spark, 'error type', ...).")
     insert_rows(
         store,
         "error_tracking",
         [
             {
-                "error_type_id": found[(error_type,)],
+                "error_type_id": error_type_id,
                 "process_tracking_id": run["process_tracking_id"],
                 "error_description": text,
                 "error_occurrence_date_time": occurred,
@@ -79,7 +79,7 @@ def record_error(
     if not fail_run:
         _update_process(store, run, {"last_errored_run_date_time": occurred})
         return None
-    failed_id = ensure_names(store, "process_status_lkup", [FAILED])[FAILED]
+    failed_id = lookup_id(store, "process_status_lkup", FAILED, create=False)
     _update_run(store, run, {"process_status_id": failed_id, "process_run_end_date_time": occurred})
     _update_process(store, run, {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred})
     return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")

@@ -14,9 +14,11 @@ data, and is refused. Delta's own conflict detection makes the MERGE of a racing
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 from pyspark.sql import functions as F
@@ -33,19 +35,32 @@ _BLOCKING_SELF = (RUNNING, ON_HOLD)
 
 @dataclass(frozen=True)
 class StartState:
-    """What the start decision reads: recent own runs, parents' latest runs, a run-name clash."""
+    """What starting a run reads, in one Spark job.
 
-    recent: list[dict[str, Any]]  # newest first
+    Attributes:
+        process: The ``process`` row (None if the process is new).
+        recent: The latest runs of the process, newest first.
+        parent_statuses: Status of each parent process's latest run.
+        name_taken: Whether another run already has the requested run name.
+        actor_id: Id of the requested actor, if it exists.
+    """
+
+    process: dict[str, Any] | None
+    recent: list[dict[str, Any]]
     parent_statuses: list[str]
     name_taken: bool
+    actor_id: int | None
 
 
 @dataclass(frozen=True)
 class StartedRun:
-    """The run row this caller inserted."""
+    """The run row this caller inserted, and its status."""
 
     row: dict[str, Any]
     status: str
+
+
+_PROCESS_FIELDS = ("process_type_id", "process_tool_id", "schedule_frequency_id", "process_registration_hash")
 
 
 def _runs_with_status(store: Store) -> Any:
@@ -53,31 +68,65 @@ def _runs_with_status(store: Store) -> Any:
     return store.read("process_tracking").join(statuses, "process_status_id")
 
 
-def read_start_state(store: Store, process_id: int, run_name: str | None, window: int) -> StartState:
-    """Read everything the decision needs in one Spark job."""
+def _row(kind: str, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None) -> list[Any]:
+    def typed(value: Any, spark_type: str) -> Any:
+        return (F.lit(None) if value is None else F.col(value) if isinstance(value, str) else value).cast(spark_type)
+
+    return [
+        F.lit(kind).alias("kind"),
+        typed(id_column, "long").alias("id"),
+        typed(run_id, "long").alias("run_id"),
+        typed(status, "string").alias("status"),
+        typed(text, "string").alias("text"),
+    ]
+
+
+def read_start_state(
+    store: Store, process_name: str, run_name: str | None, actor_name: str | None, window: int
+) -> StartState:
+    """Read the process, its recent runs, its parents' latest runs, name clash and actor: one job."""
+    process = store.read("process").where(F.col("process_name") == F.lit(process_name))
     runs = _runs_with_status(store)
-    columns = [F.col("process_run_id"), F.col("process_status_name")]
-    recent = (
-        runs.where(F.col("process_id") == F.lit(process_id))
-        .orderBy(F.col("process_run_id").desc())
-        .limit(window)
-        .select(F.lit("recent").alias("kind"), *columns)
+    own = runs.join(process.select("process_id"), "process_id")
+    parents = store.read("process_dependency").join(
+        process.select(F.col("process_id").alias("child_process_id")), "child_process_id"
     )
-    parents = store.read("process_dependency").where(F.col("child_process_id") == F.lit(process_id))
-    parent_runs = (
-        runs.where(F.col("is_latest_run"))
-        .join(parents, runs["process_id"] == parents["parent_process_id"])
-        .select(F.lit("parent").alias("kind"), *columns)
+    parent_runs = runs.where(F.col("is_latest_run")).join(
+        parents, runs["process_id"] == parents["parent_process_id"]
     )
-    frames = recent.unionByName(parent_runs)
+    frames = [
+        process.select(*_row("process", "process_id", text=F.to_json(F.struct(*_PROCESS_FIELDS)))),
+        own.orderBy(F.col("process_run_id").desc()).limit(window).select(
+            *_row("recent", run_id="process_run_id", status="process_status_name")
+        ),
+        parent_runs.select(*_row("parent", status="process_status_name")),
+    ]
     if run_name is not None:
         clash = runs.where(F.col("process_run_name") == F.lit(run_name)).limit(1)
-        frames = frames.unionByName(clash.select(F.lit("name").alias("kind"), *columns))
-    rows = [row.asDict() for row in frames.collect()]
+        frames.append(clash.select(*_row("name")))
+    if actor_name is not None:
+        actor = store.read("actor_lkup").where(F.col("actor_name") == F.lit(actor_name))
+        frames.append(actor.select(*_row("actor", "actor_id")))
+    rows = [row.asDict() for row in reduce(lambda a, b: a.unionByName(b), frames).collect()]
+    return _state_from_rows(rows)
+
+
+def _state_from_rows(rows: list[dict[str, Any]]) -> StartState:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_kind.setdefault(row["kind"], []).append(row)
+    process = None
+    if by_kind.get("process"):
+        found = by_kind["process"][0]
+        process = {"process_id": found["id"], **json.loads(found["text"])}
+        process.update({name: process.get(name) for name in _PROCESS_FIELDS})
+    recent = sorted(by_kind.get("recent", []), key=lambda r: -r["run_id"])
     return StartState(
-        recent=sorted((r for r in rows if r["kind"] == "recent"), key=lambda r: -r["process_run_id"]),
-        parent_statuses=[r["process_status_name"] for r in rows if r["kind"] == "parent"],
-        name_taken=any(r["kind"] == "name" for r in rows),
+        process=process,
+        recent=[{"process_run_id": r["run_id"], "process_status_name": r["status"]} for r in recent],
+        parent_statuses=[r["status"] for r in by_kind.get("parent", [])],
+        name_taken=bool(by_kind.get("name")),
+        actor_id=by_kind["actor"][0]["id"] if by_kind.get("actor") else None,
     )
 
 
@@ -129,11 +178,14 @@ def start_run(
     actor_id: int | None,
     run_name: str | None,
     max_failures: int,
+    state: StartState,
 ) -> StartedRun:
-    """Decide and insert a new run of ``process_id`` (see the module docstring)."""
+    """Decide and insert a new run of ``process_id`` (see the module docstring).
+
+    ``state`` is the caller's fresh read; later attempts (after losing a race) read again.
+    """
     status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD])
     for _ in range(store.config.retry_attempts):
-        state = read_start_state(store, process_id, run_name, max(max_failures, 1))
         status = decide(state, process_name, max_failures, run_name)
         previous = state.recent[0]["process_run_id"] if state.recent else None
         token = str(uuid.uuid4())
@@ -154,7 +206,18 @@ def start_run(
         stored = _read_back(store, process_id, new_row["process_run_id"])
         if stored is not None and stored["process_run_uuid"] == token:
             return StartedRun(stored, status)
+        state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
     raise ConcurrentUpdateError(f"Could not start a run of {process_name!r}: other runs kept starting first.")
 
 
-__all__ = ["COMPLETED", "FAILED", "ON_HOLD", "RUNNING", "StartedRun", "decide", "read_start_state", "start_run"]
+__all__ = [
+    "COMPLETED",
+    "FAILED",
+    "ON_HOLD",
+    "RUNNING",
+    "StartState",
+    "StartedRun",
+    "decide",
+    "read_start_state",
+    "start_run",
+]

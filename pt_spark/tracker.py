@@ -21,7 +21,7 @@ from pt_spark import finders, run_changes
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound, ProcessOnHold, SessionError
-from pt_spark.registration import ProcessRequest, Side, read_process, register_process
+from pt_spark.registration import ProcessRequest, Side, is_registered, register_process
 from pt_spark.run_start import ON_HOLD, decide, read_start_state, start_run
 from pt_spark.store.store import store_for
 from pt_spark.validation import attributes_dict, clean_name, name_list, objects_dict, optional_name, positive_id
@@ -103,19 +103,21 @@ class ProcessTracker:
         request = _request(arguments)
         run_name = optional_name(process_run_name, "process_run_name")
         self.store.ensure_ready()
-        existing = read_process(self.store, request.process_name)
-        if existing is not None:  # refuse before registering anything
-            state = read_start_state(self.store, existing["process_id"], run_name, self.config.max_concurrent_failures)
-            decide(state, request.process_name, self.config.max_concurrent_failures, run_name)
-        registration = register_process(self.store, request, existing)
-        started = start_run(
-            self.store,
-            registration.process_id,
-            request.process_name,
-            registration.actor_id,
-            run_name,
-            self.config.max_concurrent_failures,
-        )
+        self._start(request, run_name)
+
+    def _start(self, request: ProcessRequest, run_name: str | None) -> None:
+        """Register what changed (nothing, in the steady state), then start the run (SPEC §2.2)."""
+        window = self.config.max_concurrent_failures
+        state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
+        if state.process is not None:  # refuse before registering anything
+            decide(state, request.process_name, window, run_name)
+        if is_registered(request, state.process) and (request.actor_name is None or state.actor_id is not None):
+            assert state.process is not None
+            process_id, actor_id = int(state.process["process_id"]), state.actor_id
+        else:
+            registration = register_process(self.store, request, state.process)
+            process_id, actor_id = registration.process_id, registration.actor_id
+        started = start_run(self.store, process_id, request.process_name, actor_id, run_name, window, state)
         self._set_run(started.row, started.status)
         if started.status == ON_HOLD:
             raise ProcessOnHold(f"The process {request.process_name} is currently on hold.", request.process_name)

@@ -121,4 +121,23 @@ def system_ids(store: Store, table: str, names: Sequence[str]) -> dict[str, int]
     return {name: store.system_ids[(table, name)] for name in names}
 
 
-__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of", "system_ids"]
+def lookup_id(store: Store, table: str, name: str, create: bool) -> int | None:
+    """Return the id of a single-name lookup value: remembered for default rows, else read.
+
+    Args:
+        store: The tracking store.
+        table: A lookup table keyed on one name column.
+        name: The value.
+        create: Create the value when it is missing (otherwise return None).
+    """
+    from pt_spark.store.defaults import is_system_row
+
+    if is_system_row(table, name):
+        return system_ids(store, table, [name])[name]
+    if create:
+        return ensure_names(store, table, [name])[name]
+    found = find_keys(store, {table: [(name,)]})[table]
+    return None if (name,) not in found else int(found[(name,)])
+
+
+__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of", "lookup_id", "system_ids"]

@@ -118,6 +118,12 @@ TABLES: tuple[TableSpec, ...] = (
                 ("last_completed_run_date_time", TS),
                 ("last_errored_run_date_time", TS),
             ),
+            Column(
+                "process_registration_hash",
+                TEXT,
+                comment="Fingerprint of the last registration arguments (pt_spark extra): when a run "
+                "starts with the same arguments, lookups and links are known to exist and are not re-read.",
+            ),
         ),
         key=("process_name",),
         identity="process_id",
