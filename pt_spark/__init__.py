@@ -23,6 +23,8 @@ from pt_spark.errors import (
     SessionError,
     StoreNotReady,
 )
+from pt_spark import admin
+from pt_spark.extracts import ExtractTracker
 from pt_spark.store import setup
 from pt_spark.tracker import ProcessTracker
 
@@ -30,6 +32,7 @@ __all__ = [
     "ConcurrentUpdateError",
     "ConfigError",
     "ExtractDependencyError",
+    "ExtractTracker",
     "InvalidInput",
     "NotFound",
     "ProcessDependencyError",
@@ -43,5 +46,6 @@ __all__ = [
     "StoreNotReady",
     "TrackerConfig",
     "__version__",
+    "admin",
     "setup",
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from pt_spark import finders, run_changes
+from pt_spark import extract_batch, extract_finders, finders, run_changes
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound, ProcessOnHold, SessionError
@@ -275,6 +275,34 @@ class ProcessTracker:
     def find_process_by_schedule_frequency(self, frequency: str = "daily") -> DataFrame:
         """Processes scheduled at ``frequency``."""
         return finders.find_process_by_schedule_frequency(self.store, frequency)
+
+    # --- extracts ---------------------------------------------------------------------------------
+
+    def find_extracts_by_filename(self, filename: str, status: str = "ready") -> DataFrame:
+        """Extracts whose filename contains ``filename`` literally, in ``status``, oldest first."""
+        return extract_finders.find_extracts_by_filename(self.store, filename, status)
+
+    def find_extracts_by_location(
+        self,
+        location: str | None = None,
+        location_name: str | None = None,
+        location_path: str | None = None,
+        status: str = "ready",
+    ) -> DataFrame:
+        """Extracts at a location (``location`` matches a name or a path), in ``status``."""
+        return extract_finders.find_extracts_by_location(self.store, location, location_name, location_path, status)
+
+    def find_extracts_by_process(self, extract_process_name: str, status: str = "ready") -> DataFrame:
+        """Extracts linked to any run of the named process, in ``status``, oldest first."""
+        return extract_finders.find_extracts_by_process(self.store, extract_process_name, status)
+
+    def register_extracts_by_location(self, location_path: str, location_name: str | None = None) -> int:
+        """Register every file directly under ``location_path`` as ``ready``; return how many were new."""
+        return extract_batch.register_extracts_by_location(self, location_path, location_name)
+
+    def bulk_change_extract_status(self, extracts: Any, extract_status: str) -> None:
+        """Move many extracts (finder DataFrame, ExtractTrackers or ids) to a status, one MERGE per table."""
+        extract_batch.bulk_change_extract_status(self, extracts, extract_status)
 
     def __repr__(self) -> str:
         return f"ProcessTracker(process_tracking_id={self.process_tracking_id}, status={self.status!r})"
