@@ -38,8 +38,12 @@ def process_links(store: Store, process_id: int) -> dict[str, list[Entity]]:
             store.read("dataset_type_lkup"), "dataset_type_id"
         ),
     }
-    tables = {"sources": "source_lkup", "targets": "source_lkup", "source_objects": "source_object_lkup",
-              "dataset_types": "dataset_type_lkup"}
+    tables = {
+        "sources": "source_lkup",
+        "targets": "source_lkup",
+        "source_objects": "source_object_lkup",
+        "dataset_types": "dataset_type_lkup",
+    }
     result: dict[str, list[Entity]] = {}
     for kind, frame in found.items():
         rows = frame.drop("process_id").orderBy(frame.columns[0]).collect()
@@ -54,18 +58,19 @@ def find_process_contacts(store: Store, process_id: int) -> DataFrame:
         _for_process(store, "process_source", process_id)
         .join(store.read("source_contact"), "source_id")
         .join(contacts, "contact_id")
-        .select("contact_name", "contact_email", F.lit("source").alias("contact_type"), F.lit(0).alias("rank"))
+        .select(
+            "contact_name", "contact_email", F.lit("source").alias("contact_type"), F.lit(0).alias("rank")
+        )
     )
     process_contacts = (
         _for_process(store, "process_contact", process_id)
         .join(contacts, "contact_id")
-        .select("contact_name", "contact_email", F.lit("process").alias("contact_type"), F.lit(1).alias("rank"))
+        .select(
+            "contact_name", "contact_email", F.lit("process").alias("contact_type"), F.lit(1).alias("rank")
+        )
     )
     return (
-        source_contacts.unionByName(process_contacts)
-        .distinct()
-        .orderBy("rank", "contact_name")
-        .drop("rank")
+        source_contacts.unionByName(process_contacts).distinct().orderBy("rank", "contact_name").drop("rank")
     )
 
 

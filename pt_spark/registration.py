@@ -96,7 +96,9 @@ def _name_rows(column: str, names: list[str]) -> list[dict[str, Any]]:
 def _lookup_ids(store: Store, request: ProcessRequest, existing: dict[str, Any] | None) -> dict[str, Any]:
     frequency = request.schedule_frequency or (None if existing else DEFAULT_FREQUENCY)
     wanted = {
-        "process_type_lkup": _name_rows("process_type_name", [request.process_type] if request.process_type else []),
+        "process_type_lkup": _name_rows(
+            "process_type_name", [request.process_type] if request.process_type else []
+        ),
         "actor_lkup": _name_rows("actor_name", [request.actor_name] if request.actor_name else []),
         "tool_lkup": _name_rows("tool_name", [request.tool_name] if request.tool_name else []),
         "schedule_frequency_lkup": _name_rows("schedule_frequency_name", [frequency] if frequency else []),
@@ -132,7 +134,9 @@ def _ensure_process(store: Store, name: str, ids: dict[str, Any], existing: dict
     changed = {column: value for column, value in wanted.items() if existing[column] != value}
     if changed:
         row = {"process_id": existing["process_id"], **changed}
-        merge_update(store, "process", [row], on=["process_id"], assignments={c: F.col(f"s.{c}") for c in changed})
+        merge_update(
+            store, "process", [row], on=["process_id"], assignments={c: F.col(f"s.{c}") for c in changed}
+        )
     return int(existing["process_id"])
 
 
@@ -143,7 +147,9 @@ def _ensure_sources(store: Store, request: ProcessRequest, source_type_id: int) 
     return {name: int(found[(name,)]) for name in names}
 
 
-def _ensure_objects(store: Store, request: ProcessRequest, source_ids: dict[str, int]) -> dict[tuple[str, str], int]:
+def _ensure_objects(
+    store: Store, request: ProcessRequest, source_ids: dict[str, int]
+) -> dict[tuple[str, str], int]:
     pairs = [
         (source, obj)
         for side in (request.sources, request.targets)
@@ -169,23 +175,31 @@ def _ensure_attributes(
     triples = list(dict.fromkeys(triples))
     flags = {"is_key": False, "is_filter": False, "is_partition": False, "is_pii": False}
     rows = [
-        {"source_object_id": object_ids[(s, o)], "source_object_attribute_name": a, **flags} for s, o, a in triples
+        {"source_object_id": object_ids[(s, o)], "source_object_attribute_name": a, **flags}
+        for s, o, a in triples
     ]
     found = ensure_rows(store, {"source_object_attribute_lkup": rows})["source_object_attribute_lkup"]
     return {(s, o, a): int(found[(object_ids[(s, o)], a)]) for s, o, a in triples}
 
 
-def _side_ids(side: Side, sources: dict[str, int], objects: dict[Any, int], attributes: dict[Any, int]) -> tuple[list[int], list[int], list[int]]:
+def _side_ids(
+    side: Side, sources: dict[str, int], objects: dict[Any, int], attributes: dict[Any, int]
+) -> tuple[list[int], list[int], list[int]]:
     source_ids = [sources[name] for name in side.names]
     object_ids = [objects[(s, o)] for s, objs in side.objects.items() for o in objs]
     attribute_ids = [
-        attributes[(s, o, a)] for s, by_object in side.attributes.items() for o, attrs in by_object.items() for a in attrs
+        attributes[(s, o, a)]
+        for s, by_object in side.attributes.items()
+        for o, attrs in by_object.items()
+        for a in attrs
     ]
     return source_ids, object_ids, attribute_ids
 
 
 def _link_rows(process_id: int, ids: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    def pairs(table: str, left: str, left_ids: list[int], right: str, right_ids: list[int]) -> tuple[str, list[dict[str, Any]]]:
+    def pairs(
+        table: str, left: str, left_ids: list[int], right: str, right_ids: list[int]
+    ) -> tuple[str, list[dict[str, Any]]]:
         return table, [{left: a, right: b} for a in left_ids for b in right_ids]
 
     source_objects = ids["source_objects"] + ids["target_objects"]
@@ -193,13 +207,43 @@ def _link_rows(process_id: int, ids: dict[str, Any]) -> dict[str, list[dict[str,
         [
             pairs("process_source", "source_id", ids["sources"], "process_id", [process_id]),
             pairs("process_target", "target_source_id", ids["targets"], "process_id", [process_id]),
-            pairs("process_source_object", "process_id", [process_id], "source_object_id", ids["source_objects"]),
-            pairs("process_target_object", "process_id", [process_id], "target_object_id", ids["target_objects"]),
-            pairs("process_source_object_attribute", "process_id", [process_id], "source_object_attribute_id", ids["source_attributes"]),
-            pairs("process_target_object_attribute", "process_id", [process_id], "target_object_attribute_id", ids["target_attributes"]),
-            pairs("process_dataset_type", "process_id", [process_id], "dataset_type_id", ids["dataset_types"]),
-            pairs("source_dataset_type", "source_id", list(dict.fromkeys(ids["sources"] + ids["targets"])), "dataset_type_id", ids["dataset_types"]),
-            pairs("source_object_dataset_type", "source_object_id", list(dict.fromkeys(source_objects)), "dataset_type_id", ids["dataset_types"]),
+            pairs(
+                "process_source_object", "process_id", [process_id], "source_object_id", ids["source_objects"]
+            ),
+            pairs(
+                "process_target_object", "process_id", [process_id], "target_object_id", ids["target_objects"]
+            ),
+            pairs(
+                "process_source_object_attribute",
+                "process_id",
+                [process_id],
+                "source_object_attribute_id",
+                ids["source_attributes"],
+            ),
+            pairs(
+                "process_target_object_attribute",
+                "process_id",
+                [process_id],
+                "target_object_attribute_id",
+                ids["target_attributes"],
+            ),
+            pairs(
+                "process_dataset_type", "process_id", [process_id], "dataset_type_id", ids["dataset_types"]
+            ),
+            pairs(
+                "source_dataset_type",
+                "source_id",
+                list(dict.fromkeys(ids["sources"] + ids["targets"])),
+                "dataset_type_id",
+                ids["dataset_types"],
+            ),
+            pairs(
+                "source_object_dataset_type",
+                "source_object_id",
+                list(dict.fromkeys(source_objects)),
+                "dataset_type_id",
+                ids["dataset_types"],
+            ),
         ]
     )
     return {table: rows for table, rows in links.items() if rows}
@@ -212,7 +256,13 @@ def _remember_fingerprint(
     hashed = fingerprint(request)
     if existing is None or existing.get("process_registration_hash") != hashed:
         row = {"process_id": process_id, "process_registration_hash": hashed}
-        merge_update(store, "process", [row], on=["process_id"], assignments={"process_registration_hash": "s.process_registration_hash"})
+        merge_update(
+            store,
+            "process",
+            [row],
+            on=["process_id"],
+            assignments={"process_registration_hash": "s.process_registration_hash"},
+        )
 
 
 def register_process(store: Store, request: ProcessRequest, existing: dict[str, Any] | None) -> Registration:
@@ -227,8 +277,12 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
     src, src_objects, src_attributes = _side_ids(request.sources, sources, objects, attributes)
     tgt, tgt_objects, tgt_attributes = _side_ids(request.targets, sources, objects, attributes)
     link_ids = {
-        "sources": src, "targets": tgt, "source_objects": src_objects, "target_objects": tgt_objects,
-        "source_attributes": src_attributes, "target_attributes": tgt_attributes,
+        "sources": src,
+        "targets": tgt,
+        "source_objects": src_objects,
+        "target_objects": tgt_objects,
+        "source_attributes": src_attributes,
+        "target_attributes": tgt_attributes,
         "dataset_types": ids["dataset_type_ids"],
     }
     ensure_rows(store, _link_rows(process_id, link_ids))

@@ -29,7 +29,9 @@ def _set_from_source(*columns: str) -> dict[str, Any]:
 
 def _update_run(store: Store, run: Run, values: dict[str, Any]) -> None:
     row = {"process_tracking_id": run["process_tracking_id"], **values}
-    merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=_set_from_source(*values))
+    merge_update(
+        store, "process_tracking", [row], on=["process_tracking_id"], assignments=_set_from_source(*values)
+    )
     run.update(values)
 
 
@@ -63,7 +65,9 @@ def record_error(
     occurred = to_timestamp(end_date, "end_date") or datetime.now()
     error_type_id = lookup_id(store, "error_type_lkup", error_type, create=False)
     if error_type_id is None:
-        raise NotFound(f"{error_type!r} is not a known error type; add it with admin.create(spark, 'error type', ...).")
+        raise NotFound(
+            f"{error_type!r} is not a known error type; add it with admin.create(spark, 'error type', ...)."
+        )
     insert_rows(
         store,
         "error_tracking",
@@ -81,7 +85,9 @@ def record_error(
         return None
     failed_id = lookup_id(store, "process_status_lkup", FAILED, create=False)
     _update_run(store, run, {"process_status_id": failed_id, "process_run_end_date_time": occurred})
-    _update_process(store, run, {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred})
+    _update_process(
+        store, run, {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred}
+    )
     return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")
 
 
@@ -112,7 +118,11 @@ def _stored_run_count(store: Store, run: Run) -> int:
 def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> None:
     """Replace the run's count; add (new - previous) to the process total in one atomic MERGE."""
     new_count = count(num_records, "num_records")
-    kind = None if processing_type is None else choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
+    kind = (
+        None
+        if processing_type is None
+        else choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
+    )
     previous = _stored_run_count(store, run)
     values = {"process_run_record_count": new_count}
     if kind is not None:

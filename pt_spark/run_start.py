@@ -68,9 +68,13 @@ def _runs_with_status(store: Store) -> Any:
     return store.read("process_tracking").join(statuses, "process_status_id")
 
 
-def _row(kind: str, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None) -> list[Any]:
+def _row(
+    kind: str, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None
+) -> list[Any]:
     def typed(value: Any, spark_type: str) -> Any:
-        return (F.lit(None) if value is None else F.col(value) if isinstance(value, str) else value).cast(spark_type)
+        return (F.lit(None) if value is None else F.col(value) if isinstance(value, str) else value).cast(
+            spark_type
+        )
 
     return [
         F.lit(kind).alias("kind"),
@@ -96,9 +100,9 @@ def read_start_state(
     )
     frames = [
         process.select(*_row("process", "process_id", text=F.to_json(F.struct(*_PROCESS_FIELDS)))),
-        own.orderBy(F.col("process_run_id").desc()).limit(window).select(
-            *_row("recent", run_id="process_run_id", status="process_status_name")
-        ),
+        own.orderBy(F.col("process_run_id").desc())
+        .limit(window)
+        .select(*_row("recent", run_id="process_run_id", status="process_status_name")),
         parent_runs.select(*_row("parent", status="process_status_name")),
     ]
     if run_name is not None:
@@ -146,7 +150,9 @@ def decide(state: StartState, process_name: str, max_failures: int, run_name: st
 def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> None:
     rows = [new_row]
     if previous_run_id is not None:
-        rows.append({"process_id": new_row["process_id"], "process_run_id": previous_run_id, "is_latest_run": False})
+        rows.append(
+            {"process_id": new_row["process_id"], "process_run_id": previous_run_id, "is_latest_run": False}
+        )
     same_run = (F.col("t.process_id") == F.col("s.process_id")) & (
         F.col("t.process_run_id") == F.col("s.process_run_id")
     )
@@ -188,11 +194,12 @@ def start_run(
     for _ in range(store.config.retry_attempts):
         status = decide(state, process_name, max_failures, run_name)
         previous = state.recent[0]["process_run_id"] if state.recent else None
+        run_id = (previous or 0) + 1
         token = str(uuid.uuid4())
-        new_row = {
+        new_row: dict[str, Any] = {
             "process_id": process_id,
             "process_status_id": status_ids[status],
-            "process_run_id": (previous or 0) + 1,
+            "process_run_id": run_id,
             "process_run_start_date_time": datetime.now(),
             "process_run_record_count": 0,
             "process_run_insert_count": 0,
@@ -203,7 +210,7 @@ def start_run(
             "process_run_uuid": token,
         }
         _merge_new_run(store, new_row, previous)
-        stored = _read_back(store, process_id, new_row["process_run_id"])
+        stored = _read_back(store, process_id, run_id)
         if stored is not None and stored["process_run_uuid"] == token:
             return StartedRun(stored, status)
         state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))

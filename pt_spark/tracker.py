@@ -24,7 +24,14 @@ from pt_spark.errors import NotFound, ProcessOnHold, SessionError
 from pt_spark.registration import ProcessRequest, Side, is_registered, register_process
 from pt_spark.run_start import ON_HOLD, decide, read_start_state, start_run
 from pt_spark.store.store import store_for
-from pt_spark.validation import attributes_dict, clean_name, name_list, objects_dict, optional_name, positive_id
+from pt_spark.validation import (
+    attributes_dict,
+    clean_name,
+    name_list,
+    objects_dict,
+    optional_name,
+    positive_id,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -111,7 +118,9 @@ class ProcessTracker:
         state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
         if state.process is not None:  # refuse before registering anything
             decide(state, request.process_name, window, run_name)
-        if is_registered(request, state.process) and (request.actor_name is None or state.actor_id is not None):
+        if is_registered(request, state.process) and (
+            request.actor_name is None or state.actor_id is not None
+        ):
             assert state.process is not None
             process_id, actor_id = int(state.process["process_id"]), state.actor_id
         else:
@@ -120,7 +129,9 @@ class ProcessTracker:
         started = start_run(self.store, process_id, request.process_name, actor_id, run_name, window, state)
         self._set_run(started.row, started.status)
         if started.status == ON_HOLD:
-            raise ProcessOnHold(f"The process {request.process_name} is currently on hold.", request.process_name)
+            raise ProcessOnHold(
+                f"The process {request.process_name} is currently on hold.", request.process_name
+            )
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -241,7 +252,9 @@ class ProcessTracker:
         Raises:
             ProcessRunFailed: when ``fail_run`` is True, after the failure is recorded.
         """
-        failed = run_changes.record_error(self.store, self._run, error_type_name, error_description, fail_run, end_date)
+        failed = run_changes.record_error(
+            self.store, self._run, error_type_name, error_description, fail_run, end_date
+        )
         if failed is not None:
             self.status = "failed"
             raise failed
@@ -290,7 +303,9 @@ class ProcessTracker:
         status: str = "ready",
     ) -> DataFrame:
         """Extracts at a location (``location`` matches a name or a path), in ``status``."""
-        return extract_finders.find_extracts_by_location(self.store, location, location_name, location_path, status)
+        return extract_finders.find_extracts_by_location(
+            self.store, location, location_name, location_path, status
+        )
 
     def find_extracts_by_process(self, extract_process_name: str, status: str = "ready") -> DataFrame:
         """Extracts linked to any run of the named process, in ``status``, oldest first."""

@@ -76,7 +76,9 @@ def attributes_dict(value: Any, argument: str) -> dict[str, dict[str, list[str]]
     result: dict[str, dict[str, list[str]]] = {}
     for key, objects in value.items():
         if not isinstance(objects, Mapping):
-            raise _fail(argument, f"the value for {key!r} must be a dict of {{object: [attributes]}}", objects)
+            raise _fail(
+                argument, f"the value for {key!r} must be a dict of {{object: [attributes]}}", objects
+            )
         result[clean_name(key, argument)] = objects_dict(objects, argument)
     return result
 
@@ -95,7 +97,9 @@ def to_timestamp(value: Any, argument: str) -> datetime | None:
     raise _fail(argument, "expected a datetime, date or ISO string", value)
 
 
-def low_high(low: Any, high: Any, low_argument: str = "low_date", high_argument: str = "high_date") -> tuple[datetime | None, datetime | None]:
+def low_high(
+    low: Any, high: Any, low_argument: str = "low_date", high_argument: str = "high_date"
+) -> tuple[datetime | None, datetime | None]:
     """Return the two timestamps, refusing ``low > high`` and naive/aware mixes."""
     low_ts, high_ts = to_timestamp(low, low_argument), to_timestamp(high, high_argument)
     if low_ts is not None and high_ts is not None:

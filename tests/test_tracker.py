@@ -36,13 +36,17 @@ def start(spark: SparkSession, config: TrackerConfig):
 
     def _start(process_name: str, **arguments: Any) -> ProcessTracker:
         defaults = {"process_type": "Load", "actor_name": "tester", "tool_name": "Spark"}
-        return ProcessTracker(spark=spark, process_name=process_name, config=config, **{**defaults, **arguments})
+        return ProcessTracker(
+            spark=spark, process_name=process_name, config=config, **{**defaults, **arguments}
+        )
 
     return _start
 
 
 def run_row(spark: SparkSession, config: TrackerConfig, run: ProcessTracker) -> dict[str, Any]:
-    rows = table(spark, config, "process_tracking").where(F.col("process_tracking_id") == run.process_tracking_id)
+    rows = table(spark, config, "process_tracking").where(
+        F.col("process_tracking_id") == run.process_tracking_id
+    )
     return rows.collect()[0].asDict()
 
 
@@ -88,7 +92,10 @@ def test_run_ids_increase_and_only_the_latest_run_is_flagged(spark, config, star
     for _ in range(3):
         start(name).change_run_status("completed")
     rows = table(spark, config, "process_tracking").join(table(spark, config, "process"), "process_id")
-    flags = [(r.process_run_id, r.is_latest_run) for r in rows.where(F.col("process_name") == name).orderBy("process_run_id").collect()]
+    flags = [
+        (r.process_run_id, r.is_latest_run)
+        for r in rows.where(F.col("process_name") == name).orderBy("process_run_id").collect()
+    ]
     assert flags == [(1, False), (2, False), (3, True)]
 
 
@@ -102,12 +109,20 @@ def test_dataset_types_link_sources_and_objects_once(spark, config, start, uniqu
     start(name, **arguments).change_run_status("completed")
 
     def link_counts() -> tuple[int, int, int]:
-        source_ids = table(spark, config, "source_lkup").where(F.col("source_name").isin(b, c, t)).select("source_id")
-        object_ids = table(spark, config, "source_object_lkup").join(source_ids, "source_id").select("source_object_id")
+        source_ids = (
+            table(spark, config, "source_lkup").where(F.col("source_name").isin(b, c, t)).select("source_id")
+        )
+        object_ids = (
+            table(spark, config, "source_object_lkup")
+            .join(source_ids, "source_id")
+            .select("source_object_id")
+        )
         return (
             table(spark, config, "source_dataset_type").join(source_ids, "source_id").count(),
             table(spark, config, "source_object_dataset_type").join(object_ids, "source_object_id").count(),
-            table(spark, config, "process_dataset_type").where(F.col("process_id") == process_row(spark, config, name)["process_id"]).count(),
+            table(spark, config, "process_dataset_type")
+            .where(F.col("process_id") == process_row(spark, config, name)["process_id"])
+            .count(),
         )
 
     assert link_counts() == (6, 8, 2)
@@ -132,8 +147,13 @@ def test_grain_precedence_and_a_target_that_is_also_a_source(spark, config, star
     assert table(spark, config, "source_lkup").where(F.col("source_name") == shared).count() == 1
     attributes = run.find_process_source_attributes()
     assert attributes.columns == [
-        "source_name", "source_type", "source_object_name", "source_object_attribute_name",
-        "is_key", "is_filter", "is_partition",
+        "source_name",
+        "source_type",
+        "source_object_name",
+        "source_object_attribute_name",
+        "is_key",
+        "is_filter",
+        "is_partition",
     ]
     assert [tuple(r)[:4] for r in attributes.collect()] == [
         (shared, "Undefined", "team", "team_id"),
@@ -147,16 +167,21 @@ def test_target_attributes_finder_columns_and_order(spark, config, start, unique
     target = unique("dw")
     run = start(unique("targets"), target_object_attributes={target: {"player": ["z_col", "a_col"]}})
     expected = spark.createDataFrame(
-        [(target, "Undefined", "player", "a_col", False, False, False), (target, "Undefined", "player", "z_col", False, False, False)],
-        "target_name string, target_type string, target_object_name string, target_object_attribute_name string, "
-        "is_key boolean, is_filter boolean, is_partition boolean",
+        [
+            (target, "Undefined", "player", "a_col", False, False, False),
+            (target, "Undefined", "player", "z_col", False, False, False),
+        ],
+        "target_name string, target_type string, target_object_name string, "
+        "target_object_attribute_name string, is_key boolean, is_filter boolean, is_partition boolean",
     )
     assert_df_equality(run.find_process_target_attributes(), expected, ignore_nullable=True)
 
 
 def test_existing_process_takes_new_type_tool_and_frequency(spark, config, start, unique):
     name = unique("changing")
-    start(name, process_type="Extract", tool_name="Spark", schedule_frequency="daily").change_run_status("completed")
+    start(name, process_type="Extract", tool_name="Spark", schedule_frequency="daily").change_run_status(
+        "completed"
+    )
     run = start(name, process_type="Load", tool_name="Airflow", schedule_frequency="hourly")
     assert table(spark, config, "process").where(F.col("process_name") == name).count() == 1
     assert run.process_type.process_type_name == "Load" and run.tool.tool_name == "Airflow"
@@ -188,8 +213,14 @@ def test_spark_defaults_to_the_active_session(config, unique):
 
 def test_reattach_restores_the_run_and_writes_nothing(spark, config, start, unique):
     name = unique("reattach")
-    run = start(name, sources="src-a", targets="tgt-a", dataset_types="dt", schedule_frequency="weekly",
-                process_run_name=unique("run"))
+    run = start(
+        name,
+        sources="src-a",
+        targets="tgt-a",
+        dataset_types="dt",
+        schedule_frequency="weekly",
+        process_run_name=unique("run"),
+    )
     run.change_run_status("my custom status")
     before = table_versions(config)
     again = ProcessTracker(spark=spark, process_tracking_id=run.process_tracking_id, config=config)
@@ -232,7 +263,9 @@ def test_a_custom_status_is_created_once_and_does_not_block(spark, config, start
     name, custom = unique("custom"), unique("waiting for approval")
     start(name).change_run_status(custom)
     start(name).change_run_status(custom)
-    assert table(spark, config, "process_status_lkup").where(F.col("process_status_name") == custom).count() == 1
+    assert (
+        table(spark, config, "process_status_lkup").where(F.col("process_status_name") == custom).count() == 1
+    )
     assert statuses(spark, config, name) == [custom, custom]
 
 
@@ -240,7 +273,9 @@ def test_raise_run_error_records_the_error_without_failing(spark, config, start,
     name = unique("errors")
     run = start(name)
     run.raise_run_error("Data Error")
-    run.raise_run_error(error_type_name="File Error", error_description="Data item out of bounds.", end_date=T(11))
+    run.raise_run_error(
+        error_type_name="File Error", error_description="Data item out of bounds.", end_date=T(11)
+    )
     errors = (
         table(spark, config, "error_tracking")
         .join(table(spark, config, "error_type_lkup"), "error_type_id")
@@ -249,7 +284,10 @@ def test_raise_run_error_records_the_error_without_failing(spark, config, start,
         .select("error_type_name", "error_description")
         .collect()
     )
-    assert [tuple(e) for e in errors] == [("Data Error", "Unspecified error."), ("File Error", "Data item out of bounds.")]
+    assert [tuple(e) for e in errors] == [
+        ("Data Error", "Unspecified error."),
+        ("File Error", "Data item out of bounds."),
+    ]
     assert process_row(spark, config, name)["last_errored_run_date_time"] is not None
     assert statuses(spark, config, name) == ["running"]
 
@@ -319,7 +357,11 @@ def test_record_counts_replace_per_run_and_accumulate_per_process(spark, config,
     second.set_process_run_record_count(500, processing_type="insert")
     assert run_row(spark, config, first)["process_run_record_count"] == 1500
     row = run_row(spark, config, second)
-    assert (row["process_run_record_count"], row["process_run_insert_count"], row["process_run_update_count"]) == (500, 500, 0)
+    assert (
+        row["process_run_record_count"],
+        row["process_run_insert_count"],
+        row["process_run_update_count"],
+    ) == (500, 500, 0)
     assert process_row(spark, config, name)["total_record_count"] == 2000
     second.set_process_run_record_count(70, processing_type="update")
     assert run_row(spark, config, second)["process_run_update_count"] == 70
@@ -350,7 +392,11 @@ def test_max_concurrent_failures_puts_the_process_on_hold(spark, config, start, 
     assert statuses(spark, config, name) == ["failed", "failed", "failed", "on hold"]
 
     on_hold = table(spark, config, "process_tracking").join(table(spark, config, "process"), "process_id")
-    hold_id = on_hold.where((F.col("process_name") == name) & F.col("is_latest_run")).collect()[0].process_tracking_id
+    hold_id = (
+        on_hold.where((F.col("process_name") == name) & F.col("is_latest_run"))
+        .collect()[0]
+        .process_tracking_id
+    )
     ProcessTracker(spark=spark, process_tracking_id=hold_id, config=config).change_run_status("completed")
     assert start(name).status == "running"
 
@@ -358,7 +404,9 @@ def test_max_concurrent_failures_puts_the_process_on_hold(spark, config, start, 
 def test_max_concurrent_failures_comes_from_the_config(spark, config, unique):
     strict = config.model_copy(update={"max_concurrent_failures": 1})
     name = unique("strict")
-    ProcessTracker(spark=spark, process_name=name, process_type="Load", config=strict).change_run_status("failed")
+    ProcessTracker(spark=spark, process_name=name, process_type="Load", config=strict).change_run_status(
+        "failed"
+    )
     with pytest.raises(ProcessOnHold):
         ProcessTracker(spark=spark, process_name=name, config=strict)
 
@@ -437,7 +485,9 @@ BAD_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("bad", BAD_ARGUMENTS, ids=lambda bad: f"{next(iter(bad))}={next(iter(bad.values()))!r}")
+@pytest.mark.parametrize(
+    "bad", BAD_ARGUMENTS, ids=lambda bad: f"{next(iter(bad))}={next(iter(bad.values()))!r}"
+)
 def test_bad_constructor_arguments_raise_and_write_nothing(spark, config, unique, bad):
     arguments = {"process_name": unique("bad-input"), "process_type": "Load", **bad}
     before = table_versions(config)

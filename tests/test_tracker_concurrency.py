@@ -37,7 +37,9 @@ def run_together(*actions: Callable[[], Any]) -> list[Any]:
 
 def test_two_jobs_starting_the_same_process_leave_exactly_one_running_run(spark, config, unique):
     name = unique("race")
-    ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config).change_run_status("completed")
+    ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config).change_run_status(
+        "completed"
+    )
 
     def start() -> ProcessTracker:
         return ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config)
@@ -76,5 +78,7 @@ def test_counts_set_concurrently_on_two_runs_add_up_exactly(spark, config, uniqu
 
     results = run_together(counts(first, [100, 200, 300]), counts(second, [10, 20, 30]))
     assert results == [None, None]
-    total = table(spark, config, "process").where(F.col("process_name") == name).collect()[0].total_record_count
+    total = (
+        table(spark, config, "process").where(F.col("process_name") == name).collect()[0].total_record_count
+    )
     assert total == 330

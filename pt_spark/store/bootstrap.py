@@ -69,14 +69,18 @@ def _add_missing_columns(store: Store) -> None:
 
 
 def _upgrade(store: Store) -> None:
-    stored = {
-        row["system_key"]: row["system_value"]
-        for row in store.read("system_lkup").collect()
-    }.get("schema_version")
+    stored = {row["system_key"]: row["system_value"] for row in store.read("system_lkup").collect()}.get(
+        "schema_version"
+    )
     if stored == SCHEMA_VERSION:
         return
     _add_missing_columns(store)
-    upsert(store, "system_lkup", [{"system_key": "schema_version", "system_value": SCHEMA_VERSION}], ["system_value"])
+    upsert(
+        store,
+        "system_lkup",
+        [{"system_key": "schema_version", "system_value": SCHEMA_VERSION}],
+        ["system_value"],
+    )
 
 
 def setup(

@@ -85,9 +85,7 @@ DEFAULT_ROWS: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
         ),
         "source_type_lkup": _names("source_type_name", "Undefined", "Database", "Internal", "External"),
         "dependency_type_lkup": _names("dependency_type_name", "Undefined", "Hard", "Soft"),
-        "location_type_lkup": _names(
-            "location_type_name", *dict.fromkeys(LOCATION_TYPE_BY_SCHEME.values())
-        ),
+        "location_type_lkup": _names("location_type_name", *dict.fromkeys(LOCATION_TYPE_BY_SCHEME.values())),
         "extract_compression_type_lkup": _names(
             "extract_compression_type", "zip", "gzip", "bzip2", "snappy", "zstd"
         ),

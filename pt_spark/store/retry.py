@@ -66,14 +66,16 @@ def with_conflict_retry(action: Callable[[], T], attempts: int = 6, what: str = 
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except Exception as error:  # noqa: BLE001 - re-raised unless it is a Delta conflict
+        except Exception as error:  # re-raised unless it is a Delta conflict
             if not is_conflict(error):
                 raise
             if attempt == attempts:
                 msg = f"{what}: gave up after {attempts} attempts on concurrent Delta updates"
                 raise ConcurrentUpdateError(msg) from error
-            delay = _BASE_DELAY_SECONDS * 2 ** (attempt - 1) * (1 + random.random())  # noqa: S311
-            log.info("%s hit a Delta conflict (attempt %s/%s); retrying in %.2fs", what, attempt, attempts, delay)
+            delay = _BASE_DELAY_SECONDS * 2 ** (attempt - 1) * (1 + random.random())
+            log.info(
+                "%s hit a Delta conflict (attempt %s/%s); retrying in %.2fs", what, attempt, attempts, delay
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -271,7 +271,10 @@ TABLES: tuple[TableSpec, ...] = (
             _id("source_object_attribute_id"),
             Column("source_object_attribute_name", TEXT, nullable=False),
             _id("source_object_id"),
-            *(Column(flag, FLAG, nullable=False) for flag in ("is_key", "is_filter", "is_partition", "is_pii")),
+            *(
+                Column(flag, FLAG, nullable=False)
+                for flag in ("is_key", "is_filter", "is_partition", "is_pii")
+            ),
         ),
         key=("source_object_id", "source_object_attribute_name"),
         identity="source_object_attribute_id",

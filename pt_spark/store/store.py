@@ -84,12 +84,12 @@ class Store:
             raise StoreNotReady(self._not_ready_message(missing[0].name))
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.namespace}")
         for table_spec in missing:
-            path = self.path(table_spec.name)
+            path = f"{self.config.location.rstrip('/')}/{table_spec.name}"
             if not DeltaTable.isDeltaTable(self.spark, path):
                 raise StoreNotReady(self._not_ready_message(table_spec.name))
-            DeltaTable.createIfNotExists(self.spark).tableName(
-                self.qualified(table_spec.name)
-            ).location(path).execute()
+            DeltaTable.createIfNotExists(self.spark).tableName(self.qualified(table_spec.name)).location(
+                path
+            ).execute()
 
     def _not_ready_message(self, table: str) -> str:
         where = self.config.location or self.config.namespace

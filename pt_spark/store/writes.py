@@ -74,7 +74,7 @@ def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> None:
             .execute()
         )
 
-    store.retry(merge, f"insert into {table}")
+    store.retry(merge, f"inserting into {table}")
 
 
 def insert_rows(store: Store, table: str, rows: Sequence[Row]) -> None:
@@ -93,7 +93,7 @@ def insert_rows(store: Store, table: str, rows: Sequence[Row]) -> None:
             .execute()
         )
 
-    store.retry(merge, f"insert into {table}")
+    store.retry(merge, f"inserting into {table}")
 
 
 def merge_update(
@@ -130,7 +130,7 @@ def merge_update(
             .execute()
         )
 
-    store.retry(merge, f"update {table}")
+    store.retry(merge, f"updating {table}")
 
 
 def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequence[str]) -> None:
@@ -152,7 +152,7 @@ def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequen
             .execute()
         )
 
-    store.retry(merge, f"upsert into {table}")
+    store.retry(merge, f"upserting into {table}")
 
 
 def merge_rows(
@@ -192,7 +192,7 @@ def merge_rows(
             .execute()
         )
 
-    store.retry(merge, f"merge into {table}")
+    store.retry(merge, f"merging into {table}")
 
 
 def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> None:
@@ -206,7 +206,7 @@ def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]
         condition = _all([_match(on), *_prune(on, rows)])
         store.delta(table).alias("t").merge(source.alias("s"), condition).whenMatchedDelete().execute()
 
-    store.retry(merge, f"delete from {table}")
+    store.retry(merge, f"deleting rows of {table}")
 
 
 __all__ = [
