@@ -84,8 +84,10 @@ def local_spark(app_name: str = "pt_spark", **conf: str) -> SparkSession:
     settings["spark.jars"] = ",".join(delta_jars())
     settings["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="pt_spark_warehouse_")
     settings["spark.driver.extraJavaOptions"] = (
-        f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile=file:{_log4j_conf()}"
-        " -Dderby.system.home=" + tempfile.gettempdir()
+        # A roomy JIT code cache: a long MERGE-heavy session otherwise fills the default one, and
+        # the JVM then disables the compiler and runs interpreted.
+        f"-XX:+UseSerialGC -XX:ReservedCodeCacheSize=512m -Dlog4j2.configurationFile=file:{_log4j_conf()}"
+        f" -Dderby.system.home={tempfile.gettempdir()}"
     )
     settings.update(conf)
     builder = SparkSession.builder.master(settings.pop("spark.master", "local[2]")).appName(app_name)

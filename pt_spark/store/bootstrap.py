@@ -8,6 +8,7 @@ older store is upgraded in place by adding the columns a newer library declares.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _PARALLEL_CREATES = 4
+_CREATE_ATTEMPTS = 10
 
 
 def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
@@ -49,11 +51,18 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
         builder = builder.property(key, value)
 
     def create() -> None:
-        try:
-            builder.execute()
-        except Exception as error:  # a racing setup created it first: that is what we wanted
-            if "ALREADY_EXISTS" not in str(error).upper().replace(" ", "_"):
-                raise
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                builder.execute()
+                return
+            except Exception as error:
+                text = str(error).upper().replace(" ", "_")
+                if "ALREADY_EXISTS" in text:  # a racing setup registered it first: what we wanted
+                    return
+                if "NON_EMPTY_LOCATION" not in text or attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                # A racing setup is half-way through creating this folder: wait for its commit.
+                time.sleep(0.2 * (attempt + 1))
 
     store.retry(create, f"create {table.name}")
 
