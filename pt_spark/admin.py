@@ -268,6 +268,8 @@ def update(
         ProtectedRowError: renaming a default (system) row.
     """
     if isinstance(topic, str) and normalize_topic(topic) == PROCESS_RUN:
+        if any(value is not None for value in options.values()):
+            raise InvalidInput(f"update {PROCESS_RUN} takes only the process name (got {sorted(options)})")
         release_hold(spark, name if name is not None else initial_name, config=config)
         return
     request = _request(find_topic(topic), "update", initial_name, "initial_name", options)

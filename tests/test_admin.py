@@ -125,6 +125,7 @@ BAD_CALLS = [
     (admin.update, ("contact", "Ann", "Ann"), {}, "nothing to update"),
     (admin.update, ("process contact", None, None), {"process": "p", "contact": "c"}, "nothing to update"),
     (admin.update, ("process dependency", None, None), {"parent": "p"}, "missing option.*child="),
+    (admin.update, ("process run", None, "p"), {"email": "a@x"}, "takes only the process name"),
     (
         admin.create,
         ("process filter",),
