@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pyspark.sql import SparkSession
 
 from pt_spark import TrackerConfig, setup
 from pt_spark.session import local_spark
+from pt_spark.store import store_for
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +24,27 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def template_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store created once by ``setup()``; modules get copies of its folder."""
+    location = tmp_path_factory.mktemp("template") / "store"
+    setup(spark, config=TrackerConfig(schema=f"pt_template_{uuid.uuid4().hex[:8]}", location=str(location)))
+    return location
+
+
 @pytest.fixture(scope="module")
-def config(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> TrackerConfig:
-    """A fresh tracking store for this test module, in its own schema and folder."""
-    location = tmp_path_factory.mktemp("store")
+def config(
+    spark: SparkSession, template_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> TrackerConfig:
+    """A fresh tracking store for this test module, in its own schema and folder.
+
+    It is a copy of the session's template store (a Delta table folder is self-contained), which
+    pt_spark registers by name on first use, the same path a new session takes.
+    """
+    location = tmp_path_factory.mktemp("store") / "store"
+    shutil.copytree(template_store, location)
     cfg = TrackerConfig(schema=f"pt_{uuid.uuid4().hex[:10]}", location=str(location))
-    setup(spark, config=cfg)
+    store_for(spark, cfg).ensure_ready()
     return cfg
 
 

@@ -8,6 +8,7 @@ that forgets tables between sessions (local Spark), it re-registers the existing
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from delta.tables import DeltaTable
@@ -83,13 +84,16 @@ class Store:
         if self.config.location is None:
             raise StoreNotReady(self._not_ready_message(missing[0].name))
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.namespace}")
-        for table_spec in missing:
-            path = f"{self.config.location.rstrip('/')}/{table_spec.name}"
-            if not DeltaTable.isDeltaTable(self.spark, path):
-                raise StoreNotReady(self._not_ready_message(table_spec.name))
-            DeltaTable.createIfNotExists(self.spark).tableName(self.qualified(table_spec.name)).location(
-                path
-            ).execute()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(self._register_table, [table_spec.name for table_spec in missing]))
+
+    def _register_table(self, table: str) -> None:
+        """Register the existing Delta folder of ``table`` under its name."""
+        assert self.config.location is not None
+        path = f"{self.config.location.rstrip('/')}/{table}"
+        if not DeltaTable.isDeltaTable(self.spark, path):
+            raise StoreNotReady(self._not_ready_message(table))
+        DeltaTable.createIfNotExists(self.spark).tableName(self.qualified(table)).location(path).execute()
 
     def _not_ready_message(self, table: str) -> str:
         where = self.config.location or self.config.namespace
