@@ -36,11 +36,14 @@ setup: $(STAMP) $(DELTA_JARS)/.complete ## Create the virtualenv (pinned package
 demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 	$(PY) -m pt_spark.demo
 
+# Two pytest workers (one SparkSession each); a test module always runs whole on one worker.
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile
+
 test: setup ## Run the whole test suite on real Spark + Delta
-	$(PY) -m pytest
+	$(PYTEST)
 
 test-fast: setup ## Run the tests not marked slow
-	$(PY) -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: setup ## Run the benchmarks (writes benchmarks/results/latest.json)
 	$(PY) benchmarks/run.py
