@@ -82,7 +82,7 @@ def _split_location(
         raise InvalidInput("an extract needs a filename and a location (location or location_path)")
     if path is None:
         path, name = split_file_name(name)  # type: ignore[arg-type]
-        if name is None or path == name:
+        if name is None or not path:
             raise InvalidInput(f"filename: {filename!r} has no folder; give location or location_path")
         return name, path, location_name
     folder, file_part = split_file_name(path)
