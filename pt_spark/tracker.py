@@ -116,8 +116,7 @@ class ProcessTracker:
         """Register what changed (nothing, in the steady state), then start the run (SPEC §2.2)."""
         window = self.config.max_concurrent_failures
         state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
-        if state.process is not None:  # refuse before registering anything
-            decide(state, request.process_name, window, run_name)
+        decide(state, request.process_name, window, run_name)  # refuse before registering anything
         if is_registered(request, state.process) and (
             request.actor_name is None or state.actor_id is not None
         ):
