@@ -1,0 +1,144 @@
+"""Measuring instruments: a timer, Delta table versions and the commits a call made.
+
+Commits are read from each table's ``_delta_log`` folder (the same information as ``DESCRIBE
+HISTORY``, without a Spark job): the versions a call added, and the operation of each, so that an
+automatic compaction Delta ran after the call's own write is reported apart from the write.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+#: Operations Delta records for a compaction (auto compaction commits as OPTIMIZE with auto=true).
+COMPACTION_OPERATIONS = ("OPTIMIZE",)
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Run ``action``; return (seconds, its result)."""
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def median(samples: Iterable[float]) -> float | None:
+    """Return the median of ``samples`` (None when empty)."""
+    values = list(samples)
+    return statistics.median(values) if values else None
+
+
+@dataclass
+class Samples:
+    """Timings of one measured thing, and any error it raised."""
+
+    seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def median(self) -> float | None:
+        """Median seconds (None when nothing succeeded)."""
+        return median(self.seconds)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "median_s": self.median,
+            "samples_s": [round(s, 4) for s in self.seconds],
+            "errors": self.errors,
+        }
+
+
+def _log_dir(location: str, table: str) -> Path:
+    return Path(location) / table / "_delta_log"
+
+
+def latest_version(location: str, table: str) -> int:
+    """Return the latest committed version of the table stored under ``location/table``."""
+    versions = [int(p.stem) for p in _log_dir(location, table).glob("*.json") if p.stem.isdigit()]
+    return max(versions) if versions else -1
+
+
+def versions(location: str, tables: Iterable[str]) -> dict[str, int]:
+    """Return ``{table: latest version}``."""
+    return {table: latest_version(location, table) for table in tables}
+
+
+def operation(location: str, table: str, version: int) -> str:
+    """Return the operation recorded in a commit (``MERGE``, ``OPTIMIZE``, ``WRITE`` ...)."""
+    path = _log_dir(location, table) / f"{version:020d}.json"
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    return str(action["commitInfo"].get("operation", "?"))
+    except OSError:
+        return "?"
+    return "?"
+
+
+@dataclass(frozen=True)
+class Commits:
+    """What one call committed: writes per table and automatic compactions per table."""
+
+    writes: dict[str, int]
+    compactions: dict[str, int]
+
+    @property
+    def tables(self) -> list[str]:
+        """Tables the call wrote (compactions aside)."""
+        return sorted(self.writes)
+
+
+def commits_between(location: str, before: dict[str, int], after: dict[str, int]) -> Commits:
+    """Classify the commits made between two ``versions`` snapshots."""
+    writes: dict[str, int] = {}
+    compactions: dict[str, int] = {}
+    for table, latest in after.items():
+        for version in range(before.get(table, -1) + 1, latest + 1):
+            bucket = compactions if operation(location, table, version) in COMPACTION_OPERATIONS else writes
+            bucket[table] = bucket.get(table, 0) + 1
+    return Commits(writes, compactions)
+
+
+def data_files(location: str, table: str) -> int:
+    """Return the number of data files in the table's latest snapshot.
+
+    Replays the JSON commits (Delta keeps them for 30 days, so a benchmark's store has them all):
+    every ``add`` not followed by a ``remove`` of the same path is a live file.
+    """
+    return _live_files_by_replay(_log_dir(location, table))
+
+
+def _live_files_by_replay(log: Path) -> int:
+    """Count the live data files of the log folder ``log``."""
+    live: set[str] = set()
+    for path in sorted(log.glob("*.json"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1):
+        if not path.stem.isdigit():
+            continue
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                action = json.loads(line)
+                if "add" in action:
+                    live.add(action["add"]["path"])
+                elif "remove" in action:
+                    live.discard(action["remove"]["path"])
+    return len(live)
+
+
+__all__ = [
+    "COMPACTION_OPERATIONS",
+    "Commits",
+    "Samples",
+    "commits_between",
+    "data_files",
+    "latest_version",
+    "median",
+    "operation",
+    "timed",
+    "versions",
+]
