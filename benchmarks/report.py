@@ -1,0 +1,325 @@
+"""Judge the measurements against the targets of issue 6, print PASS/FAIL lines, render markdown.
+
+Targets (every figure is a ratio of two timings taken side by side in the same run):
+
+* commits: a state-changing call makes at most one commit per table it changes (automatic
+  compactions Delta runs after the call are listed apart); a finder makes none;
+* per call: median time <= k x the sum of the floors of the tables the call changes, k = 1.5
+  (2 for the start of an existing process, 3 for the bulk status change of 100 extracts);
+* growth: large-history median / small-history median <= 1.5 for state changes, <= 2 for finders;
+* small files: finder median on the small-file store / on its compacted twin <= 1.5.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.scenario import CHANGE_CALLS, FINDERS
+
+GROWTH_TARGET = {"change": 1.5, "finder": 2.0}
+SMALL_FILES_TARGET = 1.5
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def _verdict(ratio: float | None, target: float) -> str:
+    if ratio is None:
+        return "ERROR"
+    return "PASS" if ratio <= target else "FAIL"
+
+
+def _floor_sum(floors: dict[str, Any], tables: list[str]) -> tuple[float | None, list[str]]:
+    total, missing = 0.0, []
+    for table in tables:
+        median = floors.get(table, {}).get("median_s")
+        if median is None:
+            missing.append(table)
+        else:
+            total += median
+    return (total if tables and not missing else None), missing
+
+
+def _commit_verdict(results: dict[str, Any], labels: list[str], name: str, commits: dict[str, int]) -> str:
+    measured = any(results["calls"][label].get(name, {}).get("samples_s") for label in labels)
+    if not measured:
+        return "ERROR"
+    return "PASS" if commits and all(count <= 1 for count in commits.values()) else "FAIL"
+
+
+def _per_call(results: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for name, multiplier in CHANGE_CALLS.items():
+        row: dict[str, Any] = {"call": name, "kind": "change", "target_x": multiplier, "sizes": {}}
+        tables: set[str] = set()
+        commits: dict[str, int] = {}
+        compactions: dict[str, int] = {}
+        verdicts = []
+        for label in labels:
+            measured = results["calls"][label].get(name, {})
+            tables.update(measured.get("tables", []))
+            for table, count in measured.get("max_commits", {}).items():
+                commits[table] = max(commits.get(table, 0), count)
+            for table, count in measured.get("auto_compactions", {}).items():
+                compactions[table] = compactions.get(table, 0) + count
+        for label in labels:
+            measured = results["calls"][label].get(name, {})
+            floor, missing = _floor_sum(results["floors"][label], sorted(tables))
+            ratio = _ratio(measured.get("median_s"), floor)
+            verdicts.append(_verdict(ratio, multiplier))
+            row["sizes"][label] = {
+                "median_s": measured.get("median_s"),
+                "floor_s": floor,
+                "ratio": ratio,
+                "no_floor": missing,
+            }
+        row.update(
+            tables=sorted(tables),
+            commits=commits,
+            auto_compactions=compactions,
+            commit_result=_commit_verdict(results, labels, name, commits),
+            time_result="ERROR"
+            if "ERROR" in verdicts
+            else ("PASS" if all(v == "PASS" for v in verdicts) else "FAIL"),
+        )
+        rows.append(row)
+    for name, table in FINDERS.items():
+        row = {"call": name, "kind": "finder", "target_x": None, "sizes": {}, "tables": [], "reads": table}
+        commits = {}
+        for label in labels:
+            measured = results["calls"][label].get(name, {})
+            for written, count in measured.get("max_commits", {}).items():
+                commits[written] = max(commits.get(written, 0), count)
+            floor = results["floors"][label].get(table, {}).get("median_s")
+            row["sizes"][label] = {
+                "median_s": measured.get("median_s"),
+                "floor_s": floor,
+                "ratio": _ratio(measured.get("median_s"), floor),
+            }
+        row.update(
+            commits=commits,
+            auto_compactions={},
+            commit_result="PASS" if not commits else "FAIL",
+            time_result="info",
+        )
+        rows.append(row)
+    return rows
+
+
+def _growth(results: dict[str, Any], small: str, large: str) -> list[dict[str, Any]]:
+    rows = []
+    for name, kind in [*((n, "change") for n in CHANGE_CALLS), *((n, "finder") for n in FINDERS)]:
+        low = results["calls"][small].get(name, {}).get("median_s")
+        high = results["calls"][large].get(name, {}).get("median_s")
+        ratio = _ratio(high, low)
+        target = GROWTH_TARGET[kind]
+        rows.append(
+            {
+                "call": name,
+                "kind": kind,
+                "small_s": low,
+                "large_s": high,
+                "ratio": ratio,
+                "target_x": target,
+                "result": _verdict(ratio, target),
+            }
+        )
+    return rows
+
+
+def _small_files(results: dict[str, Any]) -> list[dict[str, Any]]:
+    measured = results.get("small_files") or {}
+    rows = []
+    for name in FINDERS:
+        finder = measured.get("finders", {}).get(name, {})
+        before = finder.get("small_files", {}).get("median_s")
+        after = finder.get("compacted", {}).get("median_s")
+        ratio = _ratio(before, after)
+        rows.append(
+            {
+                "finder": name,
+                "small_files_s": before,
+                "compacted_s": after,
+                "ratio": ratio,
+                "target_x": SMALL_FILES_TARGET,
+                "result": _verdict(ratio, SMALL_FILES_TARGET),
+            }
+        )
+    return rows
+
+
+def evaluate(results: dict[str, Any], small: str, large: str) -> dict[str, Any]:
+    """Add the judged tables (``per_call``, ``growth``, ``small_files_table``, ``summary``)."""
+    results["per_call"] = _per_call(results, [small, large])
+    results["growth"] = _growth(results, small, large)
+    results["small_files_table"] = _small_files(results) if results.get("small_files") else []
+    verdicts = [r["commit_result"] for r in results["per_call"]]
+    verdicts += [r["time_result"] for r in results["per_call"] if r["time_result"] != "info"]
+    verdicts += [r["result"] for r in results["growth"]] + [r["result"] for r in results["small_files_table"]]
+    results["summary"] = {v: verdicts.count(v) for v in ("PASS", "FAIL", "ERROR")}
+    return results
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "n/a"
+
+
+def _commits(row: dict[str, Any]) -> str:
+    text = ", ".join(f"{t}:{n}" for t, n in sorted(row["commits"].items())) or "none"
+    if row.get("auto_compactions"):
+        text += (
+            " (+auto-compaction "
+            + ", ".join(f"{t}:{n}" for t, n in sorted(row["auto_compactions"].items()))
+            + ")"
+        )
+    return text
+
+
+def lines(results: dict[str, Any], small: str, large: str) -> list[str]:
+    """The PASS/FAIL lines printed at the end of a run."""
+    out = []
+    for row in results["per_call"]:
+        out.append(f"{row['commit_result']:5} commits    {row['call']:36} {_commits(row)}")
+        ratios = " / ".join(f"{label} {_x(row['sizes'][label]['ratio'])}" for label in (small, large))
+        if row["kind"] == "change":
+            target = f"target <= {row['target_x']}x"
+            out.append(f"{row['time_result']:5} per call   {row['call']:36} {ratios} of the floor ({target})")
+        else:
+            out.append(
+                f"{'info':5} per call   {row['call']:36} {ratios} of the {row['reads']} floor (no target)"
+            )
+    for row in results["growth"]:
+        out.append(
+            f"{row['result']:5} growth     {row['call']:36} {_x(row['ratio'])} (target <= {row['target_x']}x)"
+        )
+    for row in results["small_files_table"]:
+        target = f"target <= {row['target_x']}x"
+        out.append(f"{row['result']:5} small files {row['finder']:35} {_x(row['ratio'])} ({target})")
+    summary = results["summary"]
+    out.append(f"summary: {summary['PASS']} PASS, {summary['FAIL']} FAIL, {summary['ERROR']} ERROR")
+    return out
+
+
+def markdown(results: dict[str, Any], small: str, large: str) -> str:
+    """The results section of ``benchmarks/README.md``."""
+    meta = results["meta"]
+    sizes = meta["sizes"]
+    machine = meta["machine"]
+    out = [
+        f"Last run: **{meta['date']}**, mode `{meta['mode']}`, wall time {meta['wall_s'] / 60:.1f} min; "
+        f"{machine['cpus']} cores, {machine['platform']}, Python {machine['python']}, "
+        f"pyspark {machine['pyspark']}, delta-spark {machine['delta_spark']}; load average (1/5/15 min) "
+        f"{machine['load_start']} at the start, {machine['load_end']} at the end.",
+        "",
+        f"History: `{small}` = {sizes[small]['runs']:,} runs / {sizes[small]['extracts']:,} extracts, "
+        f"`{large}` = {sizes[large]['runs']:,} runs / {sizes[large]['extracts']:,} extracts; "
+        f"{meta['reps']} repetitions (medians); small files after {sizes.get('tracked_runs', 0)} "
+        "tracked runs.",
+        "",
+        f"Summary: **{results['summary']['PASS']} PASS, {results['summary']['FAIL']} FAIL, "
+        f"{results['summary']['ERROR']} ERROR**.",
+        "",
+        "### Per call (median seconds; ratio = call / sum of the floors of the tables it changes)",
+        "",
+        f"| call | commits per table | {small} s | {small} floor s | {small} ratio | {large} s "
+        f"| {large} floor s | {large} ratio | target | time | commits |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in results["per_call"]:
+        a, b = row["sizes"][small], row["sizes"][large]
+        target = f"<= {row['target_x']}x" if row["target_x"] else f"({row['reads']} floor)"
+        cells = [
+            row["call"],
+            _commits(row),
+            *(_s(a["median_s"]), _s(a["floor_s"]), _x(a["ratio"])),
+            *(_s(b["median_s"]), _s(b["floor_s"]), _x(b["ratio"])),
+            target,
+            row["time_result"],
+            row["commit_result"],
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "### Growth with history (median seconds; ratio = large / small)",
+        "",
+        f"| call | {small} s | {large} s | ratio | target | result |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in results["growth"]:
+        out.append(
+            f"| {row['call']} | {_s(row['small_s'])} | {_s(row['large_s'])} | {_x(row['ratio'])} "
+            f"| <= {row['target_x']}x | {row['result']} |"
+        )
+    if results["small_files_table"]:
+        out += [
+            "",
+            "### Small files (median seconds; ratio = small-file store / compacted twin)",
+            "",
+            "| finder | small files s | compacted s | ratio | target | result |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for row in results["small_files_table"]:
+            out.append(
+                f"| {row['finder']} | {_s(row['small_files_s'])} | {_s(row['compacted_s'])} "
+                f"| {_x(row['ratio'])} | <= {row['target_x']}x | {row['result']} |"
+            )
+        files = results["small_files"].get("files", {})
+        out += [
+            "",
+            "Data files per table: "
+            + ", ".join(f"`{t}` {f['small_files']} -> {f['compacted']}" for t, f in files.items())
+            + ".",
+        ]
+    floors = results["floors"]
+    out += [
+        "",
+        "### Floors (median seconds of the bare one-row MERGE; rows in the floor table)",
+        "",
+        f"| table | {small} s | {small} rows | {large} s | {large} rows |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for table in sorted(set(floors[small]) | set(floors[large])):
+        a, b = floors[small].get(table, {}), floors[large].get(table, {})
+        out.append(
+            f"| {table} | {_s(a.get('median_s'))} | {_n(a.get('rows'))} | {_s(b.get('median_s'))} "
+            f"| {_n(b.get('rows'))} |"
+        )
+    if results["errors"]:
+        out += [
+            "",
+            f"Errors ({len(results['errors'])}): "
+            + "; ".join(f"{e['store']} {e['where']}: {e['error']}" for e in results["errors"][:10]),
+        ]
+    return "\n".join(out) + "\n"
+
+
+def update_readme(path: str, section: str) -> bool:
+    """Replace the text between the results markers of the README; return whether it was found."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"{head}{README_START}\n{section}{README_END}{tail}")
+    return True
+
+
+__all__ = ["GROWTH_TARGET", "SMALL_FILES_TARGET", "evaluate", "lines", "markdown", "update_readme"]

@@ -1,0 +1,280 @@
+"""Run the pt_spark benchmark: ``python benchmarks/run.py [--quick] [--out PATH]``.
+
+In one run, on one local SparkSession, it builds two stores with a small and a large bulk-loaded
+history, measures every tracker call and finder on both (repetition by repetition, alternating
+the stores, each repetition beside a bare one-row MERGE floor per table), then writes hundreds of
+tracked runs call by call and compares the finders with a compacted twin of that store. It writes
+``benchmarks/results/latest.json``, prints one PASS/FAIL line per target, and (full mode) rewrites
+the results section of ``benchmarks/README.md``. A failing measurement is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script (make bench): make the repository importable
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.history import HistorySize  # noqa: E402
+from benchmarks.report import evaluate, lines, markdown, update_readme  # noqa: E402
+from benchmarks.scenario import FINDERS, StoreBench, error_text  # noqa: E402
+from benchmarks.smallfiles import small_files  # noqa: E402
+from pt_spark.session import local_spark  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results" / "latest.json"
+README = REPO / "benchmarks" / "README.md"
+SMALL, LARGE = "small", "large"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repetitions of one benchmark mode."""
+
+    mode: str
+    small: HistorySize
+    large: HistorySize
+    reps: int
+    tracked_runs: int
+    bulk_extracts: int = 100
+
+
+FULL = Plan("full", HistorySize(1_000, 1_000), HistorySize(100_000, 1_000_000), reps=5, tracked_runs=300)
+QUICK = Plan(
+    "quick",
+    HistorySize(100, 100, processes=20, locations=10),
+    HistorySize(10_000, 100_000, processes=20, locations=10),
+    reps=3,
+    tracked_runs=30,
+)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller history, fewer repetitions (~5 min)")
+    parser.add_argument("--out", default=str(RESULTS), help=f"JSON results file (default {RESULTS})")
+    parser.add_argument("--reps", type=int, help="repetitions per measurement (default 5, quick 3)")
+    parser.add_argument("--tracked-runs", type=int, help="call-by-call runs before the small-files test")
+    parser.add_argument(
+        "--sizes",
+        metavar="R,E,R,E",
+        help="history sizes: small runs, small extracts, large runs, large extracts (default by mode)",
+    )
+    parser.add_argument(
+        "--readme",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="rewrite the results section of benchmarks/README.md (default: in full mode only)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary stores (prints where)")
+    return parser.parse_args(argv)
+
+
+def _plan(arguments: argparse.Namespace) -> Plan:
+    plan = QUICK if arguments.quick else FULL
+    if arguments.reps:
+        plan = replace(plan, reps=arguments.reps)
+    if arguments.tracked_runs is not None:
+        plan = replace(plan, tracked_runs=arguments.tracked_runs)
+    if arguments.sizes:
+        small_runs, small_extracts, large_runs, large_extracts = (int(v) for v in arguments.sizes.split(","))
+        plan = replace(
+            plan,
+            small=replace(plan.small, runs=small_runs, extracts=small_extracts),
+            large=replace(plan.large, runs=large_runs, extracts=large_extracts),
+        )
+    return plan
+
+
+def _machine() -> dict[str, Any]:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "pyspark": version("pyspark"),
+        "delta_spark": version("delta-spark"),
+        "load_start": _load(),
+    }
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+class Clock:
+    """Prints progress with the elapsed wall time."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the start."""
+        return time.perf_counter() - self.start
+
+    def say(self, text: str) -> None:
+        """Print ``text`` with the elapsed time."""
+        print(f"[{self.elapsed / 60:5.1f} min] {text}", flush=True)
+
+
+def _bulk_folder(root: Path, count: int) -> Path:
+    folder = root / "bulk_extracts"
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"bench_{index:03d}.csv").write_text("id\n1\n", encoding="utf-8")
+    return folder
+
+
+def _build(benches: list[StoreBench], clock: Clock) -> list[StoreBench]:
+    built = []
+    for bench in benches:
+        clock.say(
+            f"building store '{bench.label}' ({bench.size.runs:,} runs, {bench.size.extracts:,} extracts)"
+        )
+        try:
+            bench.build()
+        except Exception as error:  # reported; the other store is still measured
+            bench.note_error("build", error)
+            continue
+        clock.say(f"  built: {bench.info}")
+        built.append(bench)
+    return built
+
+
+def _warm_up_and_floors(benches: list[StoreBench], clock: Clock) -> None:
+    for bench in benches:
+        clock.say(f"warm-up on '{bench.label}'")
+        bench.calls(record=False)
+        bench.finders(record=False)
+    tables = {table for bench in benches for m in bench.warmup.values() for table in m.tables}
+    tables |= set(FINDERS.values())
+    for bench in benches:
+        clock.say(f"floor tables on '{bench.label}': {', '.join(sorted(tables))}")
+        bench.build_floors(sorted(tables))
+        bench.measure_floors()  # warms the floor statements up; not kept
+        bench.floor_samples.clear()
+
+
+def _measure(benches: list[StoreBench], reps: int, clock: Clock) -> None:
+    for rep in range(reps):
+        for bench in benches:
+            clock.say(f"repetition {rep + 1}/{reps} on '{bench.label}'")
+            bench.measure_floors()
+            bench.calls()
+            bench.finders()
+
+
+def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any] | None) -> dict[str, Any]:
+    by_label = {bench.label: bench for bench in benches}
+    floors: dict[str, Any] = {}
+    calls: dict[str, Any] = {}
+    for label in (SMALL, LARGE):
+        bench = by_label.get(label)
+        floors[label] = {}
+        calls[label] = {}
+        if bench is None:
+            continue
+        for table, samples in bench.floor_samples.items():
+            floors[label][table] = {**samples.as_dict(), "rows": bench.floors[table].rows}
+        calls[label] = {name: measured.as_dict() for name, measured in bench.calls_measured.items()}
+    return {
+        "meta": {
+            "mode": plan.mode,
+            "reps": plan.reps,
+            "sizes": {
+                SMALL: {"runs": plan.small.runs, "extracts": plan.small.extracts},
+                LARGE: {"runs": plan.large.runs, "extracts": plan.large.extracts},
+                "tracked_runs": plan.tracked_runs,
+                "bulk_extracts": plan.bulk_extracts,
+            },
+            "stores": {bench.label: bench.info for bench in benches},
+        },
+        "floors": floors,
+        "calls": calls,
+        "small_files": small_figures,
+        "errors": [error for bench in benches for error in bench.errors],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return 0 when it ran (whatever the verdicts), 1 when it could not."""
+    arguments = _arguments(argv)
+    plan = _plan(arguments)
+    clock = Clock()
+    machine = _machine()
+    date = datetime.now().strftime("%Y-%m-%d %H:%M")
+    clock.say(f"pt_spark benchmark, {plan.mode} mode: {plan}")
+    spark = local_spark("pt_spark_bench")
+    root = Path(tempfile.mkdtemp(prefix="pt_spark_bench_"))
+    try:
+        bulk = _bulk_folder(root, plan.bulk_extracts)
+        benches = [
+            StoreBench(spark, SMALL, root, plan.small, bulk),
+            StoreBench(spark, LARGE, root, plan.large, bulk),
+        ]
+        built = _build(benches, clock)
+        if not built:
+            clock.say("no store could be built; see the errors above")
+            return 1
+        _warm_up_and_floors(built, clock)
+        _measure(built, plan.reps, clock)
+        small_figures = None
+        small = next((bench for bench in built if bench.label == SMALL), None)
+        if small is not None and plan.tracked_runs > 0:
+            clock.say(f"small files: {plan.tracked_runs} tracked runs call by call on '{small.label}'")
+            try:
+                small_figures = small_files(spark, small, root, plan.tracked_runs, plan.reps)
+            except Exception as error:  # reported; the other figures are still written
+                small.note_error("small files", error)
+        results = _results(plan, benches, small_figures)
+    finally:
+        if arguments.keep:
+            print(f"stores kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    machine["load_end"] = _load()
+    results["meta"].update(date=date, machine=machine, wall_s=round(clock.elapsed, 1))
+    evaluate(results, SMALL, LARGE)
+    out = Path(arguments.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print("\n".join(lines(results, SMALL, LARGE)))
+    clock.say(f"results written to {out}")
+    write_readme = arguments.readme if arguments.readme is not None else plan.mode == "full"
+    if write_readme:
+        if update_readme(str(README), markdown(results, SMALL, LARGE)):
+            clock.say(f"results section of {README} updated")
+        else:
+            clock.say(f"{README} has no results markers; not updated")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # the last resort: say what broke
+        print(f"benchmark failed: {error_text(error)}", file=sys.stderr)
+        raise
