@@ -6,6 +6,7 @@ Example:
     >>> run.change_run_status("completed")
 """
 
+from pt_spark import admin
 from pt_spark._version import __version__
 from pt_spark.config import TrackerConfig
 from pt_spark.errors import (
@@ -23,8 +24,8 @@ from pt_spark.errors import (
     SessionError,
     StoreNotReady,
 )
-from pt_spark import admin
 from pt_spark.extracts import ExtractTracker
+from pt_spark.maintenance import maintain
 from pt_spark.store import setup
 from pt_spark.tracker import ProcessTracker
 
@@ -47,5 +48,6 @@ __all__ = [
     "TrackerConfig",
     "__version__",
     "admin",
+    "maintain",
     "setup",
 ]

@@ -68,6 +68,7 @@ def main() -> None:
     pt-spark create -t "process dependency" --parent A --child B
     pt-spark update -t "process run" -n "My Load"    release a process that is on hold
     pt-spark runs --process "My Load"                the latest runs, newest first
+    pt-spark maintain                                compact the tables (OPTIMIZE + VACUUM)
 
     Every command takes --schema, --catalog, --location and --config to pick the store;
     options left out come from PT_SPARK_* variables, the config file or the packaged default.
@@ -176,6 +177,33 @@ def setup(overwrite: bool, **store: Any) -> None:
     spark, config = _session_and_config(store)
     setup_store(spark, overwrite=overwrite, config=config)
     click.echo(f"Tracking store ready at {config.location or config.namespace}.")
+
+
+@main.command(short_help="Compact the tracking tables (OPTIMIZE) and VACUUM old files.")
+@click.option(
+    "--retention-hours",
+    type=float,
+    default=168.0,
+    show_default=True,
+    help="VACUUM keeps files removed less than this many hours ago (at least 168).",
+)
+@click.option("--no-vacuum", is_flag=True, help="Only compact; remove no files.")
+@_store_options
+def maintain(retention_hours: float, no_vacuum: bool, **store: Any) -> None:
+    """Compact every tracking table so reads stay fast after many call-by-call commits.
+
+    Safe while trackers write. Run it from a nightly job, or after a large backfill.
+    """
+    from pt_spark.maintenance import maintain as maintain_store
+
+    spark, config = _session_and_config(store)
+    report = maintain_store(
+        spark, config=config, vacuum_retention_hours=None if no_vacuum else retention_hours
+    )
+    compacted = {name: r for name, r in report.items() if r["files_before"] != r["files_after"]}
+    for name, result in sorted(compacted.items()):
+        click.echo(f"{name}: {result['files_before']} -> {result['files_after']} files")
+    click.echo(f"Maintained {len(report)} tables ({len(compacted)} compacted).")
 
 
 _STORE_KEYS = ("schema", "catalog", "location", "config_location")

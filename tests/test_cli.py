@@ -17,7 +17,7 @@ from pt_spark import ProcessOnHold, ProcessTracker, TrackerConfig
 from pt_spark.admin_topics import topic_names
 from pt_spark.cli import format_table, main
 
-COMMANDS = ("setup", "create", "update", "delete", "runs")
+COMMANDS = ("setup", "create", "update", "delete", "runs", "maintain")
 
 
 def run(config: TrackerConfig, *args: str, env: dict[str, str] | None = None):
@@ -251,3 +251,18 @@ def test_unset_options_leave_the_environment_and_config_file_in_charge(spark, co
 
     bad = CliRunner().invoke(main, ["runs", "--schema", "no such schema"])
     assert bad.exit_code == 2 and "--schema" in bad.stderr
+
+
+def test_maintain_compacts_a_table_written_call_by_call(spark, config, unique):
+    for _ in range(3):
+        run(config, "create", "--topic", "actor", "--name", unique("maintained-actor"))
+    files = lambda: table(spark, config, "actor_lkup").inputFiles()  # noqa: E731
+    assert len(files()) > 1
+    rows_before = sorted(r.actor_name for r in table(spark, config, "actor_lkup").collect())
+
+    result = run(config, "maintain", "--no-vacuum")
+
+    assert result.exit_code == 0, result.output
+    assert "actor_lkup:" in result.stdout and "Maintained 46 tables" in result.stdout
+    assert len(files()) == 1
+    assert sorted(r.actor_name for r in table(spark, config, "actor_lkup").collect()) == rows_before
