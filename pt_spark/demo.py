@@ -393,7 +393,8 @@ def run_load(
             "extract_id", "extract_filename", "full_filename"
         )
         extracts = found.collect()
-        run.bulk_change_extract_status([row["extract_id"] for row in extracts], "loading")
+        if extracts:  # nothing to move when an earlier load already took every ready extract
+            run.bulk_change_extract_status([row["extract_id"] for row in extracts], "loading")
         say(f"load: {len(extracts)} ready extracts of '{EXTRACT_PROCESS}' moved to 'loading'")
         outcome = load_batch(spark, run, extracts, target, say)
         say(f"load: {len(outcome['loaded'])} extracts 'loaded', {len(outcome['error'])} 'error'")
