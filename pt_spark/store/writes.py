@@ -11,8 +11,9 @@ match, so a call touches a bounded number of files however long the history is.
 from __future__ import annotations
 
 from functools import reduce
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from delta.tables import DeltaMergeBuilder
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -56,44 +57,65 @@ def _columns_of(rows: Sequence[Row]) -> list[str]:
     return list(dict.fromkeys(name for row in rows for name in row))
 
 
-def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> None:
-    """Insert the rows whose natural key is not in ``table`` yet (get-or-create), one commit."""
+Clauses = Callable[[DeltaMergeBuilder, list[str]], DeltaMergeBuilder]
+
+
+def _merge(
+    store: Store, table: str, rows: Sequence[Row], condition: Column, clauses: Clauses, what: str
+) -> None:
+    """Run one MERGE of ``rows`` (as source ``s``) into ``table`` (``t``) under the conflict retry.
+
+    Args:
+        store: The tracking store.
+        table: Target table.
+        rows: Source rows; their keys are the source columns.
+        condition: The match condition.
+        clauses: Adds the WHEN clauses to the builder, given the source columns.
+        what: A description for logs and the final error.
+    """
     if not rows:
         return
-    key = spec(table).key
     columns = _columns_of(rows)
 
     def merge() -> None:
         source = source_frame(store, table, rows, columns)
-        condition = _all([_match(key), *_prune(key, rows)])
-        (
-            store.delta(table)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
-            .execute()
-        )
+        builder = store.delta(table).alias("t").merge(source.alias("s"), condition)
+        clauses(builder, columns).execute()
 
-    store.retry(merge, f"inserting into {table}")
+    store.retry(merge, what)
+
+
+def _on_key(columns: Sequence[str], rows: Sequence[Row]) -> Column:
+    return _all([_match(columns), *_prune(columns, rows)])
+
+
+def _from_source(columns: Iterable[str]) -> dict[str, Column | str]:
+    return {name: F.col(f"s.{name}") for name in columns}
+
+
+def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> None:
+    """Insert the rows whose natural key is not in ``table`` yet (get-or-create), one commit."""
+    key = spec(table).key
+    _merge(
+        store,
+        table,
+        rows,
+        _on_key(key, rows),
+        lambda merge, columns: merge.whenNotMatchedInsert(values=_from_source(columns)),
+        f"inserting into {table}",
+    )
 
 
 def insert_rows(store: Store, table: str, rows: Sequence[Row]) -> None:
     """Insert ``rows`` unconditionally (append-only tables such as ``error_tracking``)."""
-    if not rows:
-        return
-    columns = _columns_of(rows)
-
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        (
-            store.delta(table)
-            .alias("t")
-            .merge(source.alias("s"), F.lit(False))
-            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
-            .execute()
-        )
-
-    store.retry(merge, f"inserting into {table}")
+    _merge(
+        store,
+        table,
+        rows,
+        F.lit(False),
+        lambda merge, columns: merge.whenNotMatchedInsert(values=_from_source(columns)),
+        f"inserting into {table}",
+    )
 
 
 def merge_update(
@@ -115,44 +137,29 @@ def merge_update(
         assignments: ``{column: expression}`` over ``t.`` (target) and ``s.`` (source).
         when: Optional extra condition for the update.
     """
-    if not rows:
-        return
-    columns = _columns_of(rows)
-
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        condition = _all([_match(on), *_prune(on, rows)])
-        (
-            store.delta(table)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenMatchedUpdate(condition=when, set=dict(assignments))
-            .execute()
-        )
-
-    store.retry(merge, f"updating {table}")
+    _merge(
+        store,
+        table,
+        rows,
+        _on_key(on, rows),
+        lambda merge, _: merge.whenMatchedUpdate(condition=when, set=dict(assignments)),
+        f"updating {table}",
+    )
 
 
 def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequence[str]) -> None:
     """Insert new rows and overwrite ``update_columns`` of existing ones (by natural key)."""
-    if not rows:
-        return
     key = spec(table).key
-    columns = _columns_of(rows)
-
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        condition = _all([_match(key), *_prune(key, rows)])
-        (
-            store.delta(table)
-            .alias("t")
-            .merge(source.alias("s"), condition)
-            .whenMatchedUpdate(set={name: F.col(f"s.{name}") for name in update_columns})
-            .whenNotMatchedInsert(values={name: F.col(f"s.{name}") for name in columns})
-            .execute()
-        )
-
-    store.retry(merge, f"upserting into {table}")
+    _merge(
+        store,
+        table,
+        rows,
+        _on_key(key, rows),
+        lambda merge, columns: merge.whenMatchedUpdate(set=_from_source(update_columns)).whenNotMatchedInsert(
+            values=_from_source(columns)
+        ),
+        f"upserting into {table}",
+    )
 
 
 def merge_rows(
@@ -177,36 +184,29 @@ def merge_rows(
         insert_when: Which unmatched source rows are inserted (all their columns).
         prune: Columns whose values in ``rows`` bound the target files read.
     """
-    columns = _columns_of(rows)
-
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        (
-            store.delta(table)
-            .alias("t")
-            .merge(source.alias("s"), _all([on, *_prune(prune, rows)]))
-            .whenMatchedUpdate(condition=update_when, set=dict(assignments))
-            .whenNotMatchedInsert(
-                condition=insert_when, values={name: F.col(f"s.{name}") for name in columns}
-            )
-            .execute()
-        )
-
-    store.retry(merge, f"merging into {table}")
+    _merge(
+        store,
+        table,
+        rows,
+        _all([on, *_prune(prune, rows)]),
+        lambda merge, columns: merge.whenMatchedUpdate(
+            condition=update_when, set=dict(assignments)
+        ).whenNotMatchedInsert(condition=insert_when, values=_from_source(columns)),
+        f"merging into {table}",
+    )
 
 
 def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> None:
     """Delete the rows of ``table`` that match ``rows`` on ``on``, one commit."""
-    if not rows:
-        return
-    columns = list(on)
-
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        condition = _all([_match(on), *_prune(on, rows)])
-        store.delta(table).alias("t").merge(source.alias("s"), condition).whenMatchedDelete().execute()
-
-    store.retry(merge, f"deleting rows of {table}")
+    key_rows = [{name: row[name] for name in on} for row in rows]
+    _merge(
+        store,
+        table,
+        key_rows,
+        _on_key(on, key_rows),
+        lambda merge, _: merge.whenMatchedDelete(),
+        f"deleting rows of {table}",
+    )
 
 
 __all__ = [
