@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from pt_spark.store.reads import ensure_names, ensure_rows, find_keys, system_ids
+from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.schema import spec
 
 if TYPE_CHECKING:
@@ -70,28 +70,42 @@ def append(store: Store, table: str, frame: DataFrame) -> None:
     typed.coalesce(1).write.format("delta").mode("append").saveAsTable(store.qualified(table))
 
 
+def _names(column: str, *names: str) -> list[dict[str, str]]:
+    return [{column: name} for name in names]
+
+
 def _ids(store: Store) -> dict[str, Any]:
-    """Ids of the lookup rows the history refers to (created when missing)."""
-    ids: dict[str, Any] = {}
-    ids.update(system_ids(store, "process_status_lkup", ["completed", "failed"]))
-    ids.update(system_ids(store, "extract_status_lkup", ["loaded", "archived"]))
-    ids["Extract"] = system_ids(store, "process_type_lkup", ["Extract"])["Extract"]
-    ids.update(system_ids(store, "schedule_frequency_lkup", ["daily", "unscheduled"]))
-    ids["Data Error"] = system_ids(store, "error_type_lkup", ["Data Error"])["Data Error"]
-    ids["local"] = system_ids(store, "location_type_lkup", ["local filesystem"])["local filesystem"]
-    ids["actor"] = ensure_names(store, "actor_lkup", ["history-actor"])["history-actor"]
-    ids["tool"] = ensure_names(store, "tool_lkup", ["history-tool"])["history-tool"]
-    ids["dataset"] = ensure_names(store, "dataset_type_lkup", ["history-dataset"])["history-dataset"]
+    """Ids of the lookup rows the history refers to (created when missing), in three batched rounds."""
+    found = ensure_rows(
+        store,
+        {
+            "process_status_lkup": _names("process_status_name", "completed", "failed"),
+            "extract_status_lkup": _names("extract_status_name", "loaded", "archived"),
+            "process_type_lkup": _names("process_type_name", "Extract"),
+            "schedule_frequency_lkup": _names("schedule_frequency_name", "daily", "unscheduled"),
+            "error_type_lkup": _names("error_type_name", "Data Error"),
+            "location_type_lkup": _names("location_type_name", "local filesystem"),
+            "source_type_lkup": _names("source_type_name", "Undefined"),
+            "actor_lkup": _names("actor_name", "history-actor"),
+            "tool_lkup": _names("tool_name", "history-tool"),
+            "dataset_type_lkup": _names("dataset_type", "history-dataset"),
+        },
+    )
+    ids: dict[str, Any] = {key[0]: int(value) for rows in found.values() for key, value in rows.items()}
+    ids.update(
+        actor=ids["history-actor"],
+        tool=ids["history-tool"],
+        dataset=ids["history-dataset"],
+        local=ids["local filesystem"],
+    )
     csv = find_keys(store, {"extract_filetype_lkup": [("Comma Separated Values",)]})["extract_filetype_lkup"]
     ids["csv"] = int(csv[("Comma Separated Values",)])
-    undefined = system_ids(store, "source_type_lkup", ["Undefined"])["Undefined"]
-    source = ensure_rows(
-        store, {"source_lkup": [{"source_name": "history-source", "source_type_id": undefined}]}
-    )
-    source_id = int(source["source_lkup"][("history-source",)])
+    source = {"source_name": "history-source", "source_type_id": ids["Undefined"]}
+    source_id = int(ensure_rows(store, {"source_lkup": [source]})["source_lkup"][("history-source",)])
     obj = {"source_id": source_id, "source_object_name": "history-object"}
-    found = ensure_rows(store, {"source_object_lkup": [obj]})["source_object_lkup"]
-    ids["object"] = int(found[(source_id, "history-object")])
+    ids["object"] = int(
+        ensure_rows(store, {"source_object_lkup": [obj]})["source_object_lkup"][(source_id, "history-object")]
+    )
     return ids
 
 
@@ -120,9 +134,7 @@ def _runs(store: Store, size: HistorySize, ids: dict[str, Any]) -> int:
         store.spark.range(per_process * size.processes)
         .select(
             "id",
-            F.format_string(f"{HISTORY_PROCESS_PREFIX}%05d", (F.col("id") / per_process).cast("long")).alias(
-                "process_name"
-            ),
+            size.process_name((F.col("id") / per_process).cast("long")).alias("process_name"),
         )
         .join(F.broadcast(processes), "process_name")
         .select(
@@ -152,7 +164,7 @@ def _runs(store: Store, size: HistorySize, ids: dict[str, Any]) -> int:
 def _errors(store: Store, ids: dict[str, Any]) -> None:
     rows = (
         store.read("process_tracking")
-        .where(F.col("process_run_id") % 10 == 0)
+        .where(F.col("process_tracking_id") % 10 == 0)
         .select(
             F.lit(ids["Data Error"]).alias("error_type_id"),
             "process_tracking_id",

@@ -8,6 +8,7 @@ automatic compaction Delta ran after the call's own write is reported apart from
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,13 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result
+
+
+def cpu_timed(action: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Run ``action``; return (wall seconds, CPU seconds of Python + the Spark JVM, its result)."""
+    cpu = CPU.now()
+    seconds, result = timed(action)
+    return seconds, CPU.now() - cpu, result
 
 
 def median(samples: Iterable[float]) -> float | None:
@@ -50,6 +58,73 @@ class Samples:
             "samples_s": [round(s, 4) for s in self.seconds],
             "errors": self.errors,
         }
+
+
+class CpuClock:
+    """CPU seconds used by this Python process and by the local Spark JVM (driver and executors).
+
+    On a shared machine wall time swings with the other processes' load; CPU time spent on a call
+    barely does, so it is reported next to every wall-time figure as a load-independent check.
+    Linux only (``/proc``); elsewhere only the Python side is counted.
+    """
+
+    def __init__(self) -> None:
+        self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._jvm: int | None = None
+
+    def _find_jvm(self) -> int | None:
+        children: dict[int, list[int]] = {}
+        names: dict[int, str] = {}
+        for entry in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = entry.read_text()
+            except OSError:
+                continue
+            pid = int(entry.parent.name)
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            parent = int(text[text.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(pid)
+            names[pid] = name
+        pending = list(children.get(os.getpid(), []))
+        while pending:
+            pid = pending.pop()
+            if names.get(pid) == "java":
+                return pid
+            pending.extend(children.get(pid, []))
+        return None
+
+    def _jvm_seconds(self) -> float:
+        if self._jvm is None:
+            self._jvm = self._find_jvm()
+        if self._jvm is None:
+            return 0.0
+        try:
+            text = Path(f"/proc/{self._jvm}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = text[text.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / self._ticks
+
+    def now(self) -> float:
+        """Total CPU seconds so far (Python process + Spark JVM)."""
+        mine = os.times()
+        return mine.user + mine.system + self._jvm_seconds()
+
+
+CPU = CpuClock()
+
+
+def last_job_id(spark: Any) -> int:
+    """Return the id of the latest Spark job of the local session (-1 when unknown).
+
+    Job ids grow by one per job, so the difference before/after a call is the number of Spark jobs
+    it ran (the benchmark may use ``sparkContext``; the library never does).
+    """
+    try:
+        ids = spark.sparkContext.statusTracker().getJobIdsForGroup(None)
+    except Exception:  # e.g. Spark Connect: no job counts, the rest still works
+        return -1
+    return max(ids) if ids else -1
 
 
 def _log_dir(location: str, table: str) -> Path:
@@ -132,10 +207,14 @@ def _live_files_by_replay(log: Path) -> int:
 
 __all__ = [
     "COMPACTION_OPERATIONS",
+    "CPU",
+    "CpuClock",
     "Commits",
     "Samples",
     "commits_between",
+    "cpu_timed",
     "data_files",
+    "last_job_id",
     "latest_version",
     "median",
     "operation",

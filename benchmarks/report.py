@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.probes import median
 from benchmarks.scenario import CHANGE_CALLS, FINDERS
 
 GROWTH_TARGET = {"change": 1.5, "finder": 2.0}
@@ -34,10 +35,12 @@ def _verdict(ratio: float | None, target: float) -> str:
     return "PASS" if ratio <= target else "FAIL"
 
 
-def _floor_sum(floors: dict[str, Any], tables: list[str]) -> tuple[float | None, list[str]]:
+def _floor_sum(
+    floors: dict[str, Any], tables: list[str], key: str = "median_s"
+) -> tuple[float | None, list[str]]:
     total, missing = 0.0, []
     for table in tables:
-        median = floors.get(table, {}).get("median_s")
+        median = floors.get(table, {}).get(key)
         if median is None:
             missing.append(table)
         else:
@@ -72,11 +75,14 @@ def _per_call(results: dict[str, Any], labels: list[str]) -> list[dict[str, Any]
             floor, missing = _floor_sum(results["floors"][label], sorted(tables))
             ratio = _ratio(measured.get("median_s"), floor)
             verdicts.append(_verdict(ratio, multiplier))
+            floor_cpu, _ = _floor_sum(results["floors"][label], sorted(tables), "median_cpu_s")
             row["sizes"][label] = {
                 "median_s": measured.get("median_s"),
                 "floor_s": floor,
                 "ratio": ratio,
+                "cpu_ratio": _ratio(measured.get("median_cpu_s"), floor_cpu),
                 "no_floor": missing,
+                "spark_jobs": median(measured.get("spark_jobs") or []),
             }
         row.update(
             tables=sorted(tables),
@@ -96,10 +102,13 @@ def _per_call(results: dict[str, Any], labels: list[str]) -> list[dict[str, Any]
             for written, count in measured.get("max_commits", {}).items():
                 commits[written] = max(commits.get(written, 0), count)
             floor = results["floors"][label].get(table, {}).get("median_s")
+            floor_cpu = results["floors"][label].get(table, {}).get("median_cpu_s")
             row["sizes"][label] = {
                 "median_s": measured.get("median_s"),
                 "floor_s": floor,
                 "ratio": _ratio(measured.get("median_s"), floor),
+                "cpu_ratio": _ratio(measured.get("median_cpu_s"), floor_cpu),
+                "spark_jobs": median(measured.get("spark_jobs") or []),
             }
         row.update(
             commits=commits,
@@ -114,17 +123,18 @@ def _per_call(results: dict[str, Any], labels: list[str]) -> list[dict[str, Any]
 def _growth(results: dict[str, Any], small: str, large: str) -> list[dict[str, Any]]:
     rows = []
     for name, kind in [*((n, "change") for n in CHANGE_CALLS), *((n, "finder") for n in FINDERS)]:
-        low = results["calls"][small].get(name, {}).get("median_s")
-        high = results["calls"][large].get(name, {}).get("median_s")
-        ratio = _ratio(high, low)
+        low = results["calls"][small].get(name, {})
+        high = results["calls"][large].get(name, {})
+        ratio = _ratio(high.get("median_s"), low.get("median_s"))
         target = GROWTH_TARGET[kind]
         rows.append(
             {
                 "call": name,
                 "kind": kind,
-                "small_s": low,
-                "large_s": high,
+                "small_s": low.get("median_s"),
+                "large_s": high.get("median_s"),
                 "ratio": ratio,
+                "cpu_ratio": _ratio(high.get("median_cpu_s"), low.get("median_cpu_s")),
                 "target_x": target,
                 "result": _verdict(ratio, target),
             }
@@ -137,15 +147,15 @@ def _small_files(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name in FINDERS:
         finder = measured.get("finders", {}).get(name, {})
-        before = finder.get("small_files", {}).get("median_s")
-        after = finder.get("compacted", {}).get("median_s")
-        ratio = _ratio(before, after)
+        before, after = finder.get("small_files", {}), finder.get("compacted", {})
+        ratio = _ratio(before.get("median_s"), after.get("median_s"))
         rows.append(
             {
                 "finder": name,
-                "small_files_s": before,
-                "compacted_s": after,
+                "small_files_s": before.get("median_s"),
+                "compacted_s": after.get("median_s"),
                 "ratio": ratio,
+                "cpu_ratio": _ratio(before.get("median_cpu_s"), after.get("median_cpu_s")),
                 "target_x": SMALL_FILES_TARGET,
                 "result": _verdict(ratio, SMALL_FILES_TARGET),
             }
@@ -172,8 +182,20 @@ def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def _xc(figures: dict[str, Any]) -> str:
+    """Wall-time ratio, with the CPU-time ratio in brackets."""
+    text = _x(figures.get("ratio"))
+    if figures.get("cpu_ratio") is not None:
+        text += f" (cpu {_x(figures['cpu_ratio'])})"
+    return text
+
+
 def _s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def _jobs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
 
 
 def _n(value: Any) -> str:
@@ -196,7 +218,7 @@ def lines(results: dict[str, Any], small: str, large: str) -> list[str]:
     out = []
     for row in results["per_call"]:
         out.append(f"{row['commit_result']:5} commits    {row['call']:36} {_commits(row)}")
-        ratios = " / ".join(f"{label} {_x(row['sizes'][label]['ratio'])}" for label in (small, large))
+        ratios = " / ".join(f"{label} {_xc(row['sizes'][label])}" for label in (small, large))
         if row["kind"] == "change":
             target = f"target <= {row['target_x']}x"
             out.append(f"{row['time_result']:5} per call   {row['call']:36} {ratios} of the floor ({target})")
@@ -205,12 +227,10 @@ def lines(results: dict[str, Any], small: str, large: str) -> list[str]:
                 f"{'info':5} per call   {row['call']:36} {ratios} of the {row['reads']} floor (no target)"
             )
     for row in results["growth"]:
-        out.append(
-            f"{row['result']:5} growth     {row['call']:36} {_x(row['ratio'])} (target <= {row['target_x']}x)"
-        )
+        out.append(f"{row['result']:5} growth     {row['call']:36} {_xc(row)} (target <= {row['target_x']}x)")
     for row in results["small_files_table"]:
         target = f"target <= {row['target_x']}x"
-        out.append(f"{row['result']:5} small files {row['finder']:35} {_x(row['ratio'])} ({target})")
+        out.append(f"{row['result']:5} small files {row['finder']:35} {_xc(row)} ({target})")
     summary = results["summary"]
     out.append(f"summary: {summary['PASS']} PASS, {summary['FAIL']} FAIL, {summary['ERROR']} ERROR")
     return out
@@ -235,11 +255,12 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
         f"Summary: **{results['summary']['PASS']} PASS, {results['summary']['FAIL']} FAIL, "
         f"{results['summary']['ERROR']} ERROR**.",
         "",
-        "### Per call (median seconds; ratio = call / sum of the floors of the tables it changes)",
+        "### Per call (median seconds; ratio = call / sum of the floors of the tables it changes, "
+        "CPU-time ratio in brackets)",
         "",
         f"| call | commits per table | {small} s | {small} floor s | {small} ratio | {large} s "
-        f"| {large} floor s | {large} ratio | target | time | commits |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        f"| {large} floor s | {large} ratio | Spark jobs ({small}) | target | time | commits |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in results["per_call"]:
         a, b = row["sizes"][small], row["sizes"][large]
@@ -247,8 +268,9 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
         cells = [
             row["call"],
             _commits(row),
-            *(_s(a["median_s"]), _s(a["floor_s"]), _x(a["ratio"])),
-            *(_s(b["median_s"]), _s(b["floor_s"]), _x(b["ratio"])),
+            *(_s(a["median_s"]), _s(a["floor_s"]), _xc(a)),
+            *(_s(b["median_s"]), _s(b["floor_s"]), _xc(b)),
+            _jobs(a.get("spark_jobs")),
             target,
             row["time_result"],
             row["commit_result"],
@@ -263,7 +285,7 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
     ]
     for row in results["growth"]:
         out.append(
-            f"| {row['call']} | {_s(row['small_s'])} | {_s(row['large_s'])} | {_x(row['ratio'])} "
+            f"| {row['call']} | {_s(row['small_s'])} | {_s(row['large_s'])} | {_xc(row)} "
             f"| <= {row['target_x']}x | {row['result']} |"
         )
     if results["small_files_table"]:
@@ -277,7 +299,7 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
         for row in results["small_files_table"]:
             out.append(
                 f"| {row['finder']} | {_s(row['small_files_s'])} | {_s(row['compacted_s'])} "
-                f"| {_x(row['ratio'])} | <= {row['target_x']}x | {row['result']} |"
+                f"| {_xc(row)} | <= {row['target_x']}x | {row['result']} |"
             )
         files = results["small_files"].get("files", {})
         out += [
@@ -291,14 +313,14 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
         "",
         "### Floors (median seconds of the bare one-row MERGE; rows in the floor table)",
         "",
-        f"| table | {small} s | {small} rows | {large} s | {large} rows |",
-        "|---|---:|---:|---:|---:|",
+        f"| table | {small} s | {small} rows | {large} s | {large} rows | Spark jobs ({small}) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for table in sorted(set(floors[small]) | set(floors[large])):
         a, b = floors[small].get(table, {}), floors[large].get(table, {})
         out.append(
             f"| {table} | {_s(a.get('median_s'))} | {_n(a.get('rows'))} | {_s(b.get('median_s'))} "
-            f"| {_n(b.get('rows'))} |"
+            f"| {_n(b.get('rows'))} | {_jobs(median(a.get('spark_jobs') or []))} |"
         )
     if results["errors"]:
         out += [

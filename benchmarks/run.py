@@ -196,7 +196,11 @@ def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any
         if bench is None:
             continue
         for table, samples in bench.floor_samples.items():
-            floors[label][table] = {**samples.as_dict(), "rows": bench.floors[table].rows}
+            floors[label][table] = {
+                **samples.as_dict(),
+                "rows": bench.floors[table].rows,
+                "spark_jobs": bench.floor_jobs.get(table, []),
+            }
         calls[label] = {name: measured.as_dict() for name, measured in bench.calls_measured.items()}
     return {
         "meta": {

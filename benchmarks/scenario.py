@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from benchmarks.floors import Floor, make_floor, run_floor
 from benchmarks.history import HistorySize, load_history
-from benchmarks.probes import Commits, Samples, commits_between, timed, versions
+from benchmarks.probes import Commits, Samples, commits_between, cpu_timed, last_job_id, timed, versions
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.schema import TABLES
@@ -89,6 +89,7 @@ class Measurement:
     samples: Samples = field(default_factory=Samples)
     commits: list[Commits] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
+    jobs: list[int] = field(default_factory=list)
 
     @property
     def tables(self) -> list[str]:
@@ -119,6 +120,7 @@ class Measurement:
             "max_commits": self.max_commits(),
             "auto_compactions": self.compactions(),
             "rows": self.rows,
+            "spark_jobs": self.jobs,
         }
 
 
@@ -162,6 +164,7 @@ class StoreBench:
         self.floor_folder = str(root / f"{label}_floors")
         self.floors: dict[str, Floor] = {}
         self.floor_samples: dict[str, Samples] = {}
+        self.floor_jobs: dict[str, list[int]] = {}
         self.calls_measured: dict[str, Measurement] = {}
         self.warmup: dict[str, Measurement] = {}
         self.errors: list[dict[str, str]] = []
@@ -185,13 +188,16 @@ class StoreBench:
         book = self.calls_measured if record else self.warmup
         measurement = book.setdefault(name, Measurement())
         before = versions(self.location, ALL_TABLES)
+        first_job = last_job_id(self.spark)
         try:
-            seconds, result = timed(action)
+            seconds, cpu, result = cpu_timed(action)
         except Exception as error:  # reported, and the run goes on
             measurement.samples.errors.append(error_text(error))
             self.note_error(name if record else f"warm-up {name}", error)
             return False, None
-        measurement.samples.seconds.append(seconds)
+        measurement.samples.add(seconds, cpu)
+        if first_job >= 0:
+            measurement.jobs.append(last_job_id(self.spark) - first_job)
         measurement.commits.append(
             commits_between(self.location, before, versions(self.location, ALL_TABLES))
         )
@@ -279,9 +285,11 @@ class StoreBench:
         """Time the floor MERGE of every floor table once."""
         for table, floor in self.floors.items():
             samples = self.floor_samples.setdefault(table, Samples())
+            first_job = last_job_id(self.spark)
             try:
-                seconds, _ = timed(lambda floor=floor: run_floor(self.spark, floor))  # type: ignore[misc]
-                samples.seconds.append(seconds)
+                seconds, cpu, _ = cpu_timed(lambda floor=floor: run_floor(self.spark, floor))  # type: ignore[misc]
+                samples.add(seconds, cpu)
+                self.floor_jobs.setdefault(table, []).append(last_job_id(self.spark) - first_job)
             except Exception as error:
                 samples.errors.append(error_text(error))
                 self.note_error(f"floor {table}", error)

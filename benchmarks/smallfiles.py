@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.probes import Samples, data_files, timed
+from benchmarks.probes import Samples, cpu_timed, data_files, timed
 from benchmarks.scenario import FINDERS, StoreBench, error_text, finder_calls
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig
 from pt_spark.maintenance import maintain
@@ -96,13 +96,13 @@ def small_files(spark: SparkSession, bench: StoreBench, root: Path, runs: int, r
         for samples, calls in sides:
             for name, call in calls.items():
                 try:
-                    seconds, found = timed(call)
+                    seconds, cpu, found = cpu_timed(call)
                 except Exception as error:  # reported; the other finders go on
                     samples[name].errors.append(error_text(error))
                     bench.note_error(f"small files {name}", error)
                     continue
                 if round_index > 0:
-                    samples[name].seconds.append(seconds)
+                    samples[name].add(seconds, cpu)
                     rows[name].append(found)
     result["finders"] = {
         name: {"small_files": before[name].as_dict(), "compacted": after[name].as_dict(), "rows": rows[name]}
