@@ -664,3 +664,18 @@ def test_overwrite_removes_user_rows_and_reseeds_defaults(spark, config, unique)
     # the re-created tables keep working: ids are generated again
     insert_missing(store_for(spark, config), "actor_lkup", [{"actor_name": actor}])
     assert [r.actor_id is not None for r in table(spark, config, "actor_lkup").collect()] == [True]
+
+
+def test_setup_on_an_existing_store_seen_from_a_new_catalog_registers_it(spark, config):
+    """Regression: re-declaring identity columns over existing folders failed with SCHEME_MISMATCH."""
+    from pt_spark import ProcessTracker
+
+    ProcessTracker(
+        spark=spark, process_name=f"setup-again-{uuid.uuid4().hex[:6]}", process_type="Load", config=config
+    ).change_run_status("completed")
+    before = table_versions(config)
+    fresh_name = TrackerConfig(schema=f"pt_again_{uuid.uuid4().hex[:8]}", location=config.location)
+    setup(spark, config=fresh_name)
+    assert table_versions(config) == before
+    statuses = spark.table(f"{fresh_name.schema_name}.process_status_lkup").count()
+    assert statuses == 4

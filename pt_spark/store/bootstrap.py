@@ -38,6 +38,11 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
     path = store.path(table.name)
     if path is not None:
         builder = builder.location(path)
+        if not overwrite and DeltaTable.isDeltaTable(spark, path):
+            # An existing store seen from a new session: register the folder as it is. Declaring
+            # the columns again would clash with the identity columns' stored high-water marks.
+            store.retry(builder.execute, f"register {table.name}")
+            return
     for column in table.columns:
         identity = IdentityGenerator(start=1, step=1) if column.name == table.identity else None
         builder = builder.addColumn(
