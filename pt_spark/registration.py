@@ -78,9 +78,16 @@ def fingerprint(request: ProcessRequest) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def is_registered(request: ProcessRequest, process: dict[str, Any] | None) -> bool:
-    """Return True when ``process`` was last registered with exactly these arguments."""
-    return process is not None and process.get("process_registration_hash") == fingerprint(request)
+def is_registered(request: ProcessRequest, process: dict[str, Any] | None, has_runs: bool) -> bool:
+    """Return True when ``process`` was last registered with exactly these arguments.
+
+    A new process's row carries its fingerprint from the insert, before its links exist; only a run
+    (written after every link) proves that registration finished, so a process without runs is
+    registered again (every step is get-or-create).
+    """
+    return (
+        has_runs and process is not None and process.get("process_registration_hash") == fingerprint(request)
+    )
 
 
 def read_process(store: Store, process_name: str) -> dict[str, Any] | None:
@@ -123,21 +130,23 @@ def _lookup_ids(store: Store, request: ProcessRequest, existing: dict[str, Any] 
 _PROCESS_COLUMNS = ("process_type_id", "process_tool_id", "schedule_frequency_id")
 
 
-def _ensure_process(store: Store, name: str, ids: dict[str, Any], existing: dict[str, Any] | None) -> int:
-    """Create the process, or update its type/tool/frequency when they changed; return its id."""
+def _ensure_process(
+    store: Store, request: ProcessRequest, ids: dict[str, Any], existing: dict[str, Any] | None
+) -> int:
+    """Create a new process (with its fingerprint, in one commit); return its id."""
+    if existing is not None:
+        return int(existing["process_id"])
     wanted = {column: ids[column] for column in _PROCESS_COLUMNS if ids[column] is not None}
-    if existing is None:
-        insert_missing(store, "process", [{"process_name": name, "total_record_count": 0, **wanted}])
-        created = read_process(store, name)
-        assert created is not None
-        return int(created["process_id"])
-    changed = {column: value for column, value in wanted.items() if existing[column] != value}
-    if changed:
-        row = {"process_id": existing["process_id"], **changed}
-        merge_update(
-            store, "process", [row], on=["process_id"], assignments={c: F.col(f"s.{c}") for c in changed}
-        )
-    return int(existing["process_id"])
+    row = {
+        "process_name": request.process_name,
+        "total_record_count": 0,
+        "process_registration_hash": fingerprint(request),
+        **wanted,
+    }
+    insert_missing(store, "process", [row])
+    created = read_process(store, request.process_name)
+    assert created is not None
+    return int(created["process_id"])
 
 
 def _ensure_sources(store: Store, request: ProcessRequest, source_type_id: int) -> dict[str, int]:
@@ -249,19 +258,24 @@ def _link_rows(process_id: int, ids: dict[str, Any]) -> dict[str, list[dict[str,
     return {table: rows for table, rows in links.items() if rows}
 
 
-def _remember_fingerprint(
-    store: Store, process_id: int, request: ProcessRequest, existing: dict[str, Any] | None
+def _update_process(
+    store: Store, request: ProcessRequest, ids: dict[str, Any], existing: dict[str, Any] | None
 ) -> None:
-    """Store the fingerprint last, once every lookup and link it vouches for exists."""
+    """Write an existing process's changed type/tool/frequency and its new fingerprint: one commit.
+
+    It runs last, once every lookup and link the fingerprint vouches for exists.
+    """
+    if existing is None:
+        return
+    wanted = {column: ids[column] for column in _PROCESS_COLUMNS if ids[column] is not None}
+    changed: dict[str, Any] = {column: value for column, value in wanted.items() if existing[column] != value}
     hashed = fingerprint(request)
-    if existing is None or existing.get("process_registration_hash") != hashed:
-        row = {"process_id": process_id, "process_registration_hash": hashed}
+    if existing.get("process_registration_hash") != hashed:
+        changed["process_registration_hash"] = hashed
+    if changed:
+        row = {"process_id": existing["process_id"], **changed}
         merge_update(
-            store,
-            "process",
-            [row],
-            on=["process_id"],
-            assignments={"process_registration_hash": "s.process_registration_hash"},
+            store, "process", [row], on=["process_id"], assignments={c: F.col(f"s.{c}") for c in changed}
         )
 
 
@@ -270,7 +284,7 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
     if existing is None and request.process_type is None:
         raise NotFound(f"Process {request.process_name!r} not found; give process_type to register it.")
     ids = _lookup_ids(store, request, existing)
-    process_id = _ensure_process(store, request.process_name, ids, existing)
+    process_id = _ensure_process(store, request, ids, existing)
     sources = _ensure_sources(store, request, ids["source_type_id"])
     objects = _ensure_objects(store, request, sources)
     attributes = _ensure_attributes(store, request, objects)
@@ -286,7 +300,7 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
         "dataset_types": ids["dataset_type_ids"],
     }
     ensure_rows(store, _link_rows(process_id, link_ids))
-    _remember_fingerprint(store, process_id, request, existing)
+    _update_process(store, request, ids, existing)
     return Registration(
         process_id=process_id,
         actor_id=ids["actor_id"],

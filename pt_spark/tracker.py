@@ -117,7 +117,7 @@ class ProcessTracker:
         window = self.config.max_concurrent_failures
         state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
         decide(state, request.process_name, window, run_name)  # refuse before registering anything
-        if is_registered(request, state.process) and (
+        if is_registered(request, state.process, bool(state.recent)) and (
             request.actor_name is None or state.actor_id is not None
         ):
             assert state.process is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,10 +26,34 @@ def table_versions(config: TrackerConfig) -> dict[str, int]:
     return versions
 
 
+def _is_compaction(config: TrackerConfig, name: str, version: int) -> bool:
+    """Whether a commit is an OPTIMIZE (tracker calls never optimize; Delta's auto compaction does)."""
+    assert config.location is not None
+    commit = Path(config.location) / name / "_delta_log" / f"{version:020d}.json"
+    for line in commit.read_text(encoding="utf-8").splitlines():
+        info = json.loads(line).get("commitInfo")
+        if info is not None:
+            return bool(info.get("operation") == "OPTIMIZE")
+    return False
+
+
 def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, int]:
-    """Return ``{table: new commits}`` for the tables that changed since ``before``."""
+    """Return ``{table: new write commits}`` for the tables that changed since ``before``.
+
+    Delta's automatic compaction (an ``OPTIMIZE`` commit it adds after a write on the tables that
+    have ``delta.autoOptimize.autoCompact``) is not a write of the call, so it is not counted.
+    """
     after = table_versions(config)
-    return {name: after[name] - before[name] for name in after if after[name] != before[name]}
+    changed = {}
+    for name in after:
+        writes = [
+            version
+            for version in range(before[name] + 1, after[name] + 1)
+            if not _is_compaction(config, name, version)
+        ]
+        if writes:
+            changed[name] = len(writes)
+    return changed
 
 
 # --- seeding: rows that ProcessTracker normally registers, written with the store's own writers ---

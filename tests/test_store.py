@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
-from pt_spark.store.schema import TABLES
+from pt_spark.store.schema import SCHEMA_VERSION, TABLES
 from pt_spark.store.writes import insert_missing, merge_update
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -432,6 +432,35 @@ def test_system_lkup_records_the_schema_version(spark, config):
     rows = table(spark, config, "system_lkup").collect()
     assert [r.system_key for r in rows] == ["schema_version"]
     assert rows[0].system_value and rows[0].system_value.strip()
+
+
+def _auto_compact(spark: SparkSession, config: TrackerConfig, name: str) -> str | None:
+    rows = spark.sql(f"SHOW TBLPROPERTIES {Store(spark, config).qualified(name)}").collect()
+    return {row.key: row.value for row in rows}.get("delta.autoOptimize.autoCompact")
+
+
+def test_frequently_written_tables_compact_automatically(spark, config):
+    for name in ("process", "process_tracking", "extract_tracking", "extract_process_tracking"):
+        assert _auto_compact(spark, config, name) == "true", name
+
+
+def test_setup_upgrades_an_older_store_s_columns_properties_and_version(spark, config):
+    store = Store(spark, config)
+    spark.sql(
+        f"ALTER TABLE {store.qualified('process')} UNSET TBLPROPERTIES ('delta.autoOptimize.autoCompact')"
+    )
+    merge_update(
+        store,
+        "system_lkup",
+        [{"system_key": "schema_version", "system_value": "1"}],
+        on=["system_key"],
+        assignments={"system_value": "s.system_value"},
+    )
+    assert _auto_compact(spark, config, "process") is None
+    setup(spark, config=config)
+    assert _auto_compact(spark, config, "process") == "true"
+    version = table(spark, config, "system_lkup").collect()[0].system_value
+    assert version == SCHEMA_VERSION
 
 
 def test_default_rows_have_unique_non_null_ids(spark, config):

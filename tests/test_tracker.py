@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -549,6 +550,31 @@ def test_steady_state_costs_one_commit_per_changed_table(spark, config, start, u
     assert commits(lambda: run.set_process_run_low_high_dates(T(1), T(2))) == {"process_tracking": 1}
     assert commits(lambda: run.raise_run_error("Data Error")) == {"error_tracking": 1, "process": 1}
     assert commits(lambda: run.change_run_status("completed")) == {"process_tracking": 1, "process": 1}
+
+
+def test_a_new_process_s_first_start_commits_once_per_table(spark, config, start, unique):
+    before = table_versions(config)
+    start(unique("first"), sources=unique("first-src"), dataset_types=unique("first-dt"))
+    changed = commits_since(before, config)
+    assert changed["process"] == 1
+    assert changed["process_tracking"] == 1
+    assert set(changed.values()) == {1}, changed
+
+
+def test_a_registration_cut_short_before_the_first_run_is_completed_by_the_next_start(
+    spark, config, start, unique
+):
+    """The process row carries its fingerprint from the insert; without a run, it is not trusted."""
+    name, dataset = unique("cut-short"), unique("cut-dt")
+    start(name, dataset_types=dataset)
+    process_id = process_row(spark, config, name)["process_id"]
+    for link in ("process_tracking", "process_dataset_type"):  # as if the job died mid-registration
+        table_delta = DeltaTable.forName(spark, f"{config.schema_name}.{link}")
+        table_delta.delete(F.col("process_id") == F.lit(process_id))
+    start(name, dataset_types=dataset)
+    links = table(spark, config, "process_dataset_type").where(F.col("process_id") == process_id)
+    assert links.count() == 1
+    assert statuses(spark, config, name) == ["running"]
 
 
 def test_finders_are_read_only(spark, config, start, unique):

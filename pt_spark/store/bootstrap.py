@@ -82,6 +82,19 @@ def _add_missing_columns(store: Store) -> None:
             log.info("upgraded %s: added %s", table.name, ddl)
 
 
+def _add_missing_properties(store: Store) -> None:
+    for table in TABLES:
+        if not table.properties:
+            continue
+        present = store.delta(table.name).detail().select("properties").first()
+        stored = dict(present["properties"] or {}) if present is not None else {}
+        missing = {key: value for key, value in table.properties.items() if stored.get(key) != value}
+        if missing:  # keys and values are the spec's constants, never user input
+            assignments = ", ".join(f"'{key}' = '{value}'" for key, value in sorted(missing.items()))
+            store.spark.sql(f"ALTER TABLE {store.qualified(table.name)} SET TBLPROPERTIES ({assignments})")
+            log.info("upgraded %s: set %s", table.name, assignments)
+
+
 def _upgrade(store: Store) -> None:
     stored = {row["system_key"]: row["system_value"] for row in store.read("system_lkup").collect()}.get(
         "schema_version"
@@ -89,6 +102,7 @@ def _upgrade(store: Store) -> None:
     if stored == SCHEMA_VERSION:
         return
     _add_missing_columns(store)
+    _add_missing_properties(store)
     upsert(
         store,
         "system_lkup",

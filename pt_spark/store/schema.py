@@ -23,7 +23,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 ID = LongType()
 TEXT = StringType()
@@ -92,10 +92,12 @@ def lookup(table: str, entity: str, name_column: str | None = None, *extra: Colu
     return TableSpec(table, columns, key=(name_col,), identity=f"{entity}_id")
 
 
-def link(table: str, *id_columns: str, extra: tuple[Column, ...] = ()) -> TableSpec:
+def link(
+    table: str, *id_columns: str, extra: tuple[Column, ...] = (), properties: Mapping[str, str] | None = None
+) -> TableSpec:
     """Declare a link table whose natural key is all of its id columns."""
     columns = tuple(_id(name) for name in id_columns) + extra
-    return TableSpec(table, columns, key=id_columns)
+    return TableSpec(table, columns, key=id_columns, properties=properties or {})
 
 
 def _cols(*pairs: tuple[str, DataType]) -> tuple[Column, ...]:
@@ -127,6 +129,7 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         key=("process_name",),
         identity="process_id",
+        properties=_COMPACTING,  # every run's end updates its process row
     ),
     TableSpec(
         "process_tracking",
@@ -226,11 +229,12 @@ TABLES: tuple[TableSpec, ...] = (
         "extract_tracking_id",
         "process_tracking_id",
         extra=(_id("extract_process_status_id"), Column("extract_process_event_date_time", TS)),
+        properties=_COMPACTING,
     ),
     link("extract_dependency", "parent_extract_id", "child_extract_id"),
-    link("extract_dataset_type", "extract_id", "dataset_type_id"),
-    link("extract_source", "extract_id", "source_id"),
-    link("extract_source_object", "extract_id", "source_object_id"),
+    link("extract_dataset_type", "extract_id", "dataset_type_id", properties=_COMPACTING),
+    link("extract_source", "extract_id", "source_id", properties=_COMPACTING),
+    link("extract_source_object", "extract_id", "source_object_id", properties=_COMPACTING),
     lookup("extract_compression_type_lkup", "extract_compression_type", "extract_compression_type"),
     TableSpec(
         "extract_filetype_lkup",
