@@ -231,7 +231,9 @@ def _extract_links(store: Store, runs: int, ids: dict[str, Any]) -> None:
     extracts = store.read("extract_tracking").select(
         "extract_id", "extract_status_id", "extract_registration_date_time"
     )
-    first_run = store.read("process_tracking").agg(F.min("process_tracking_id")).first()[0]
+    first_row = store.read("process_tracking").agg(F.min("process_tracking_id")).first()
+    assert first_row is not None  # an aggregate always returns one row
+    first_run = first_row[0]
     run_links = extracts.select(
         F.col("extract_id").alias("extract_tracking_id"),
         (F.lit(int(first_run)) + F.col("extract_id") % runs).alias("process_tracking_id"),

@@ -41,21 +41,29 @@ def median(samples: Iterable[float]) -> float | None:
 
 @dataclass
 class Samples:
-    """Timings of one measured thing, and any error it raised."""
+    """Timings of one measured thing (wall and CPU seconds per repetition), and any error it raised."""
 
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def median(self) -> float | None:
-        """Median seconds (None when nothing succeeded)."""
+        """Median wall seconds (None when nothing succeeded)."""
         return median(self.seconds)
+
+    def add(self, seconds: float, cpu: float) -> None:
+        """Record one repetition."""
+        self.seconds.append(seconds)
+        self.cpu.append(cpu)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "median_s": self.median,
+            "median_cpu_s": median(self.cpu),
             "samples_s": [round(s, 4) for s in self.seconds],
+            "samples_cpu_s": [round(s, 4) for s in self.cpu],
             "errors": self.errors,
         }
 

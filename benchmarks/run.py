@@ -29,14 +29,15 @@ if str(REPO) not in sys.path:  # run as a script (make bench): make the reposito
     sys.path.insert(0, str(REPO))
 
 from benchmarks.history import HistorySize  # noqa: E402
+from benchmarks.probes import CPU  # noqa: E402
 from benchmarks.report import evaluate, lines, markdown, update_readme  # noqa: E402
 from benchmarks.scenario import FINDERS, StoreBench, error_text  # noqa: E402
-from benchmarks.smallfiles import small_files  # noqa: E402
+from benchmarks.smallfiles import Writer, small_files, write_store  # noqa: E402
 from pt_spark.session import local_spark  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
 README = REPO / "benchmarks" / "README.md"
-SMALL, LARGE = "small", "large"
+SMALL, LARGE, FILES = "small", "large", "files"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="rewrite the results section of benchmarks/README.md (default: in full mode only)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores (prints where)")
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="write the small-files store after the other measurements, in this process (slower)",
+    )
     return parser.parse_args(argv)
 
 
@@ -221,6 +227,27 @@ def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any
     }
 
 
+def _small_files_phase(
+    spark: Any, plan: Plan, root: Path, bulk: Path, writer: Writer | None, clock: Clock
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """Get the written small-files store (from the writer, or written now) and measure it."""
+    try:
+        if writer is not None:
+            written = writer.wait(clock.say)
+        else:
+            clock.say(f"small files: writing {plan.tracked_runs} tracked runs call by call")
+            written = write_store(spark, root, FILES, plan.small, bulk, plan.tracked_runs)
+        tracked = written["tracked"]
+        clock.say(
+            f"small files: {tracked['runs']} tracked runs written in {tracked['seconds']:.0f} s; measuring"
+        )
+        figures = small_files(spark, written, root, plan.reps)
+    except Exception as error:  # reported; the other figures are still written
+        print(f"  ! small files: {error_text(error)}", flush=True)
+        return None, [{"store": FILES, "where": "small files", "error": error_text(error)}]
+    return figures, list(written.get("errors", [])) + figures.pop("errors", [])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 when it ran (whatever the verdicts), 1 when it could not."""
     arguments = _arguments(argv)
@@ -230,9 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     date = datetime.now().strftime("%Y-%m-%d %H:%M")
     clock.say(f"pt_spark benchmark, {plan.mode} mode: {plan}")
     spark = local_spark("pt_spark_bench")
+    CPU.now()  # finds this session's JVM before the writer process starts its own
     root = Path(tempfile.mkdtemp(prefix="pt_spark_bench_"))
+    writer: Writer | None = None
     try:
         bulk = _bulk_folder(root, plan.bulk_extracts)
+        if plan.tracked_runs > 0 and not arguments.serial:
+            clock.say(f"starting the small-files writer ({plan.tracked_runs} tracked runs, separate process)")
+            writer = Writer(root, FILES, plan.small, bulk, plan.tracked_runs)
         benches = [
             StoreBench(spark, SMALL, root, plan.small, bulk),
             StoreBench(spark, LARGE, root, plan.large, bulk),
@@ -243,16 +275,16 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         _warm_up_and_floors(built, clock)
         _measure(built, plan.reps, clock)
-        small_figures = None
-        small = next((bench for bench in built if bench.label == SMALL), None)
-        if small is not None and plan.tracked_runs > 0:
-            clock.say(f"small files: {plan.tracked_runs} tracked runs call by call on '{small.label}'")
-            try:
-                small_figures = small_files(spark, small, root, plan.tracked_runs, plan.reps)
-            except Exception as error:  # reported; the other figures are still written
-                small.note_error("small files", error)
+        small_figures: dict[str, Any] | None = None
+        small_errors: list[dict[str, str]] = []
+        if plan.tracked_runs > 0:
+            small_figures, small_errors = _small_files_phase(spark, plan, root, bulk, writer, clock)
         results = _results(plan, benches, small_figures)
+        results["errors"] += small_errors
+        results["meta"]["small_files_writer"] = "separate process" if writer is not None else "serial"
     finally:
+        if writer is not None and writer.process.poll() is None:
+            writer.process.terminate()
         if arguments.keep:
             print(f"stores kept in {root}")
         else:

@@ -1,19 +1,26 @@
 """Small files: finders after hundreds of call-by-call commits vs. the same finders after compaction.
 
-The tracked runs are written call by call (start, one extract, completion) into a store. Then the
-store's folder is copied to a twin store, and only the twin is compacted with
-``pt_spark.maintenance.maintain``. Both hold the same rows; the finders are then timed on the two
-stores alternately, repetition by repetition, so the ratio "small files / compacted" is measured
-side by side, as every other figure of the benchmark.
+A store of its own (the ``small`` history size) gets its tracked runs written call by call (start,
+one extract, completion). Writing them is the slowest part of the benchmark, so by default a
+separate process does it (``benchmarks/writer.py``, its own SparkSession) while the main process
+measures the calls; it only adds load, which the side-by-side ratios absorb. Then the store's
+folder is copied to a twin store and only the twin is compacted with
+``pt_spark.maintenance.maintain``. Both hold the same rows; the finders are timed on the two stores
+alternately, repetition by repetition, so the ratio "small files / compacted" is measured side by
+side, as every other figure of the benchmark.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.history import HistorySize
 from benchmarks.probes import Samples, cpu_timed, data_files, timed
 from benchmarks.scenario import FINDERS, StoreBench, error_text, finder_calls
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig
@@ -51,28 +58,93 @@ def tracked_runs(bench: StoreBench, runs: int) -> dict[str, Any]:
         if run is not None:
             bench.run = run
             bench.finish_open_run()
-        if (index + 1) % 25 == 0:
-            print(
-                f"  ... {index + 1}/{runs} tracked runs ({time.perf_counter() - started:.0f} s)", flush=True
-            )
+        if (index + 1) % 10 == 0:
+            elapsed = time.perf_counter() - started
+            print(f"[tracked runs] {index + 1}/{runs} in {elapsed:.0f} s", flush=True)
     return {"runs": runs, "failures": failures, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _twin(spark: SparkSession, bench: StoreBench, root: Path) -> tuple[TrackerConfig, ProcessTracker]:
-    """Copy the store's folder to a twin store and attach to the benchmark run there."""
-    location = root / f"{bench.label}_compacted"
-    shutil.copytree(bench.location, location)
-    config = TrackerConfig(schema=f"{bench.config.schema_name}_compacted", location=str(location))
+def write_store(
+    spark: SparkSession, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int
+) -> dict[str, Any]:
+    """Build a store and write ``runs`` tracked runs into it; return what the measurement needs."""
+    bench = StoreBench(spark, label, root, size, bulk_folder)
+    bench.build()
+    tracked = tracked_runs(bench, runs)
     assert bench.run is not None
-    run = ProcessTracker(spark=spark, process_tracking_id=bench.run.process_tracking_id, config=config)
-    return config, run
+    return {
+        "label": label,
+        "schema": bench.config.schema_name,
+        "location": bench.location,
+        "process_tracking_id": bench.run.process_tracking_id,
+        "bulk_path": bench.bulk_path,
+        "bulk_status": bench.bulk_status,
+        "build": bench.info,
+        "tracked": tracked,
+        "errors": bench.errors,
+    }
 
 
-def small_files(spark: SparkSession, bench: StoreBench, root: Path, runs: int, reps: int) -> dict[str, Any]:
+class Writer:
+    """The tracked runs written by ``benchmarks/writer.py`` in a separate process."""
+
+    def __init__(self, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int) -> None:
+        self.out = root / f"{label}_writer.json"
+        self.log = root / f"{label}_writer.log"
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "writer.py"),
+            f"--root={root}",
+            f"--label={label}",
+            f"--history={size.runs},{size.extracts},{size.processes},{size.locations}",
+            f"--bulk={bulk_folder}",
+            f"--runs={runs}",
+            f"--out={self.out}",
+        ]
+        with self.log.open("w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def progress(self) -> str:
+        """The writer's last progress line."""
+        try:
+            lines = [
+                line for line in self.log.read_text(encoding="utf-8").splitlines() if line.startswith("[")
+            ]
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+    def wait(self, say: Any) -> dict[str, Any]:
+        """Wait for the writer; return its result (raises RuntimeError when it failed)."""
+        while self.process.poll() is None:
+            say(f"waiting for the small-files writer: {self.progress()}")
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                continue
+        if self.process.returncode != 0 or not self.out.exists():
+            tail = self.log.read_text(encoding="utf-8").splitlines()[-5:] if self.log.exists() else []
+            raise RuntimeError(
+                f"small-files writer exited with {self.process.returncode}: {' | '.join(tail)}"
+            )
+        return json.loads(self.out.read_text(encoding="utf-8"))
+
+
+def _attach(
+    spark: SparkSession, schema: str, location: str, run_id: int
+) -> tuple[TrackerConfig, ProcessTracker]:
+    config = TrackerConfig(schema=schema, location=location)
+    return config, ProcessTracker(spark=spark, process_tracking_id=run_id, config=config)
+
+
+def small_files(spark: SparkSession, written: dict[str, Any], root: Path, reps: int) -> dict[str, Any]:
     """Measure every finder on the small-file store and on its compacted twin; return the figures."""
-    result: dict[str, Any] = {"tracked": tracked_runs(bench, runs)}
-    assert bench.run is not None
-    config, twin_run = _twin(spark, bench, root)
+    result: dict[str, Any] = {"tracked": written["tracked"], "build": written["build"]}
+    twin_location = root / f"{written['label']}_compacted"
+    shutil.copytree(written["location"], twin_location)
+    run_id = int(written["process_tracking_id"])
+    _, run = _attach(spark, written["schema"], written["location"], run_id)
+    config, twin_run = _attach(spark, f"{written['schema']}_compacted", str(twin_location), run_id)
     # OPTIMIZE only: VACUUM removes files no snapshot reads any more, it does not change what a reader
     # reads, and it would only lengthen the run.
     seconds, report = timed(lambda: maintain(spark, config=config, vacuum_retention_hours=None))
@@ -80,26 +152,27 @@ def small_files(spark: SparkSession, bench: StoreBench, root: Path, runs: int, r
     result["maintain"] = {table: figures for table, figures in report.items() if figures["files_removed"]}
     result["files"] = {
         table: {
-            "small_files": data_files(bench.location, table),
-            "compacted": data_files(str(config.location), table),
+            "small_files": data_files(written["location"], table),
+            "compacted": data_files(str(twin_location), table),
         }
         for table in FINDER_TABLES
     }
     before = {name: Samples() for name in FINDERS}
     after = {name: Samples() for name in FINDERS}
     rows: dict[str, list[int]] = {name: [] for name in FINDERS}
+    errors: list[dict[str, str]] = []
     sides = (
-        (before, finder_calls(bench.run, bench.bulk_path, bench.bulk_status)),
-        (after, finder_calls(twin_run, bench.bulk_path, bench.bulk_status)),
+        (before, finder_calls(run, written["bulk_path"], written["bulk_status"])),
+        (after, finder_calls(twin_run, written["bulk_path"], written["bulk_status"])),
     )
     for round_index in range(reps + 1):  # the first round warms both stores up and is not kept
-        for samples, calls in sides:
+        for samples, calls in sides[:: 1 if round_index % 2 else -1]:  # alternate which side goes first
             for name, call in calls.items():
                 try:
                     seconds, cpu, found = cpu_timed(call)
                 except Exception as error:  # reported; the other finders go on
                     samples[name].errors.append(error_text(error))
-                    bench.note_error(f"small files {name}", error)
+                    errors.append({"store": "small files", "where": name, "error": error_text(error)})
                     continue
                 if round_index > 0:
                     samples[name].add(seconds, cpu)
@@ -108,7 +181,8 @@ def small_files(spark: SparkSession, bench: StoreBench, root: Path, runs: int, r
         name: {"small_files": before[name].as_dict(), "compacted": after[name].as_dict(), "rows": rows[name]}
         for name in FINDERS
     }
+    result["errors"] = errors
     return result
 
 
-__all__ = ["FINDER_TABLES", "small_files", "tracked_runs"]
+__all__ = ["FINDER_TABLES", "Writer", "small_files", "tracked_runs", "write_store"]
