@@ -33,6 +33,7 @@ from benchmarks.probes import CPU  # noqa: E402
 from benchmarks.report import evaluate, lines, markdown, update_readme  # noqa: E402
 from benchmarks.scenario import FINDERS, StoreBench, error_text  # noqa: E402
 from benchmarks.smallfiles import Writer, small_files, write_store  # noqa: E402
+from pt_spark import TrackerConfig, setup  # noqa: E402
 from pt_spark.session import local_spark  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
@@ -58,7 +59,7 @@ QUICK = Plan(
     HistorySize(100, 100, processes=20, locations=10),
     HistorySize(10_000, 100_000, processes=20, locations=10),
     reps=3,
-    tracked_runs=30,
+    tracked_runs=10,
 )
 
 
@@ -152,6 +153,14 @@ def _bulk_folder(root: Path, count: int) -> Path:
     return folder
 
 
+def _template(spark: Any, root: Path, clock: Clock) -> Path:
+    """Set up one empty store that every benchmark store starts as a copy of (setup runs once)."""
+    location = root / "template"
+    clock.say("setting up the template store (every benchmark store is a copy of it)")
+    setup(spark, config=TrackerConfig(schema=f"pt_bench_template_{root.name[-6:]}", location=str(location)))
+    return location
+
+
 def _build(benches: list[StoreBench], clock: Clock) -> list[StoreBench]:
     built = []
     for bench in benches:
@@ -228,7 +237,7 @@ def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any
 
 
 def _small_files_phase(
-    spark: Any, plan: Plan, root: Path, bulk: Path, writer: Writer | None, clock: Clock
+    spark: Any, plan: Plan, root: Path, bulk: Path, template: Path, writer: Writer | None, clock: Clock
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Get the written small-files store (from the writer, or written now) and measure it."""
     try:
@@ -236,7 +245,7 @@ def _small_files_phase(
             written = writer.wait(clock.say)
         else:
             clock.say(f"small files: writing {plan.tracked_runs} tracked runs call by call")
-            written = write_store(spark, root, FILES, plan.small, bulk, plan.tracked_runs)
+            written = write_store(spark, root, FILES, plan.small, bulk, plan.tracked_runs, template)
         tracked = written["tracked"]
         clock.say(
             f"small files: {tracked['runs']} tracked runs written in {tracked['seconds']:.0f} s; measuring"
@@ -262,12 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     writer: Writer | None = None
     try:
         bulk = _bulk_folder(root, plan.bulk_extracts)
+        template = _template(spark, root, clock)
         if plan.tracked_runs > 0 and not arguments.serial:
             clock.say(f"starting the small-files writer ({plan.tracked_runs} tracked runs, separate process)")
-            writer = Writer(root, FILES, plan.small, bulk, plan.tracked_runs)
+            writer = Writer(root, FILES, plan.small, bulk, plan.tracked_runs, template)
         benches = [
-            StoreBench(spark, SMALL, root, plan.small, bulk),
-            StoreBench(spark, LARGE, root, plan.large, bulk),
+            StoreBench(spark, SMALL, root, plan.small, bulk, template),
+            StoreBench(spark, LARGE, root, plan.large, bulk, template),
         ]
         built = _build(benches, clock)
         if not built:
@@ -278,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         small_figures: dict[str, Any] | None = None
         small_errors: list[dict[str, str]] = []
         if plan.tracked_runs > 0:
-            small_figures, small_errors = _small_files_phase(spark, plan, root, bulk, writer, clock)
+            small_figures, small_errors = _small_files_phase(spark, plan, root, bulk, template, writer, clock)
         results = _results(plan, benches, small_figures)
         results["errors"] += small_errors
         results["meta"]["small_files_writer"] = "separate process" if writer is not None else "serial"

@@ -9,6 +9,7 @@ and ``finders`` every finder, each through ``measure``: timed, with the Delta co
 
 from __future__ import annotations
 
+import shutil
 import traceback
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from benchmarks.probes import Commits, Samples, commits_between, cpu_timed, last
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.schema import TABLES
+from pt_spark.store.store import store_for
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -150,9 +152,16 @@ class StoreBench:
     """A benchmark store of one history size, and what was measured on it."""
 
     def __init__(
-        self, spark: SparkSession, label: str, root: Path, size: HistorySize, bulk_folder: Path
+        self,
+        spark: SparkSession,
+        label: str,
+        root: Path,
+        size: HistorySize,
+        bulk_folder: Path,
+        template: Path | None = None,
     ) -> None:
         self.spark = spark
+        self.template = template
         self.label = label
         self.size = replace(size, named=(BENCH_PROCESS,))  # the benchmark process has its share of history
         self.location = str(root / label)
@@ -216,7 +225,7 @@ class StoreBench:
 
     def build(self) -> None:
         """Create the store, load history, register the benchmark process and seed what finders read."""
-        seconds, store = timed(lambda: setup(self.spark, config=self.config))
+        seconds, store = timed(self._new_store)
         self.store = store
         self.info["setup_s"] = round(seconds, 2)
         seconds, history = timed(lambda: load_history(store, self.size))
@@ -224,6 +233,15 @@ class StoreBench:
         self.info["history_s"] = round(seconds, 2)
         seconds, _ = timed(self._seed)
         self.info["seed_s"] = round(seconds, 2)
+
+    def _new_store(self) -> Store:
+        """A copy of the set-up template store (a Delta folder is self-contained), or a new setup."""
+        if self.template is None:
+            return setup(self.spark, config=self.config)
+        shutil.copytree(self.template, self.location)
+        store = store_for(self.spark, self.config)
+        store.ensure_ready()  # registers the copied tables by name, as a new session does
+        return store
 
     def _seed(self) -> None:
         assert self.store is not None

@@ -65,10 +65,16 @@ def tracked_runs(bench: StoreBench, runs: int) -> dict[str, Any]:
 
 
 def write_store(
-    spark: SparkSession, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int
+    spark: SparkSession,
+    root: Path,
+    label: str,
+    size: HistorySize,
+    bulk_folder: Path,
+    runs: int,
+    template: Path | None = None,
 ) -> dict[str, Any]:
     """Build a store and write ``runs`` tracked runs into it; return what the measurement needs."""
-    bench = StoreBench(spark, label, root, size, bulk_folder)
+    bench = StoreBench(spark, label, root, size, bulk_folder, template)
     bench.build()
     tracked = tracked_runs(bench, runs)
     assert bench.run is not None
@@ -88,7 +94,9 @@ def write_store(
 class Writer:
     """The tracked runs written by ``benchmarks/writer.py`` in a separate process."""
 
-    def __init__(self, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int) -> None:
+    def __init__(
+        self, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int, template: Path
+    ) -> None:
         self.out = root / f"{label}_writer.json"
         self.log = root / f"{label}_writer.log"
         command = [
@@ -100,6 +108,7 @@ class Writer:
             f"--bulk={bulk_folder}",
             f"--runs={runs}",
             f"--out={self.out}",
+            f"--template={template}",
         ]
         with self.log.open("w", encoding="utf-8") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -31,14 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk", required=True)
     parser.add_argument("--runs", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--template", help="a set-up store to copy (default: run setup)")
     arguments = parser.parse_args(argv)
     runs, extracts, processes, locations = (int(v) for v in arguments.history.split(","))
     size = HistorySize(runs, extracts, processes=processes, locations=locations)
     start = time.perf_counter()
     print(f"[writer] building store '{arguments.label}'", flush=True)
     spark = local_spark("pt_spark_bench_writer")
+    template = Path(arguments.template) if arguments.template else None
     result = write_store(
-        spark, Path(arguments.root), arguments.label, size, Path(arguments.bulk), arguments.runs
+        spark, Path(arguments.root), arguments.label, size, Path(arguments.bulk), arguments.runs, template
     )
     result["writer_s"] = round(time.perf_counter() - start, 1)
     Path(arguments.out).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
