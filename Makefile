@@ -37,7 +37,8 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 	$(PY) -m pt_spark.demo
 
 # Two pytest workers (one SparkSession each); a test module always runs whole on one worker.
-PYTEST := $(PY) -m pytest -n 2 --dist loadfile
+# --durations lists the slowest tests, so a CI log shows where the suite time goes.
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test: setup ## Run the whole test suite on real Spark + Delta
 	$(PYTEST)
