@@ -10,7 +10,7 @@ from chispa import assert_df_equality
 from helpers import seed_attribute, seed_processes, seed_run, seed_store, table, table_versions
 from pyspark.sql import functions as F
 
-from pt_spark import InvalidInput, NotFound, ProtectedRowError, admin
+from pt_spark import InvalidInput, NotFound, ProcessTracker, ProtectedRowError, admin
 from pt_spark.admin_topics import TOPICS, filter_value
 from pt_spark.store.writes import insert_rows
 
@@ -285,6 +285,42 @@ def test_process_filter_stores_numbers_and_strings_in_their_columns(spark, confi
     assert stored()["gte"] == (attribute_id, None, "2021")
     admin.delete(spark, "process filter", config=config, filter_type="lke", **where)
     assert set(stored()) == {"gte"}
+
+
+def test_finders_return_the_contacts_and_filters_created_through_admin(spark, config, unique):
+    """Contacts: source contacts first, then process contacts (each by name); filters by name."""
+    process, source = unique("finder-proc"), unique("finder-src")
+    run = ProcessTracker(
+        spark=spark,
+        process_name=process,
+        process_type="Extract",
+        source_object_attributes={source: {"teams": ["year"]}},
+        config=config,
+    )
+    zed, amy, bob = unique("zed"), unique("amy"), unique("bob")
+    for name in (zed, amy, bob):
+        admin.create(spark, "contact", name, email=f"{name}@example.com", config=config)
+    admin.create(spark, "source contact", source=source, contact=zed, config=config)
+    admin.create(spark, "process contact", process=process, contact=bob, config=config)
+    admin.create(spark, "process contact", process=process, contact=amy, config=config)
+    where = {"process": process, "source": source, "source_object": "teams", "attribute": "year"}
+    admin.create(spark, "process filter", config=config, filter_type="gte", value=2020, **where)
+
+    contacts = spark.createDataFrame(
+        [
+            (name, f"{name}@example.com", kind)
+            for name, kind in ((zed, "source"), (amy, "process"), (bob, "process"))
+        ],
+        "contact_name string, contact_email string, contact_type string",
+    )
+    assert_df_equality(run.find_process_contacts(), contacts, ignore_nullable=True)
+    [found] = run.find_process_filters().collect()
+    assert (found["source_name"], found["source_object_name"], found["source_object_attribute_name"]) == (
+        source,
+        "teams",
+        "year",
+    )
+    assert (found["filter_type_code"], found["filter_value_numeric"]) == ("gte", Decimal(2020))
 
 
 def test_filter_values_are_typed():
