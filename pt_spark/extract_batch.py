@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pyspark.sql import functions as F
 
@@ -37,7 +36,7 @@ from pt_spark.locations import (
     split_authority,
 )
 from pt_spark.store.reads import ensure_rows
-from pt_spark.store.writes import insert_missing, merge_update, upsert
+from pt_spark.store.writes import in_parallel, insert_missing, merge_update, upsert
 from pt_spark.validation import clean_name, optional_name, positive_id
 
 if TYPE_CHECKING:
@@ -47,17 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _REGISTERED_STATUS = "ready"
-
-
-def run_in_parallel(calls: Sequence[Callable[[], None]]) -> None:
-    """Run independent writes to different tables at once (separate Delta tables never conflict)."""
-    if len(calls) <= 1:
-        for call in calls:
-            call()
-        return
-    with ThreadPoolExecutor(max_workers=min(4, len(calls))) as pool:
-        for future in [pool.submit(call) for call in calls]:
-            future.result()
 
 
 def lineage_links(
@@ -108,7 +96,7 @@ def write_status(store: Store, process_tracking_id: int, extract_ids: Sequence[i
     """
     extracts = [{"extract_id": extract_id, "extract_status_id": status_id} for extract_id in extract_ids]
     links = run_links(process_tracking_id, extract_ids, status_id)
-    run_in_parallel(
+    in_parallel(
         [
             lambda: merge_update(
                 store,
@@ -307,7 +295,6 @@ __all__ = [
     "lineage_links",
     "list_files",
     "register_extracts_by_location",
-    "run_in_parallel",
     "run_links",
     "write_status",
 ]

@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _AUDIT_TYPES = ("load", "write")
 _NEW_STATUS = "initializing"
+#: Link tables whose key starts with the extract's id (a new extract has none of their rows yet).
+_KEYED_BY_EXTRACT = frozenset(
+    {"extract_process_tracking", "extract_dataset_type", "extract_source", "extract_source_object"}
+)
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ class ExtractTracker:
             log.debug("extract %s already registered; its status stays %s", self.extract_id, self.status)
         else:
             log.info("registered extract %s (%s) as %s", self.extract_id, self.full_filename, self.status)
-        self._link(int(extract[0]["status_id"]), lineage=True)
+        self._link(int(extract[0]["status_id"]), lineage=True, created=not found["extract"])
 
     def _insert(self, request: _Request, found: Mapping[str, Any]) -> list[Row]:
         """Insert the extract (one commit) and return its probe row (id, status, status id)."""
@@ -241,8 +245,12 @@ class ExtractTracker:
         at = self.location.location_path
         return probe({"extract": extract_frame(self._store, [request.filename], at)})["extract"]
 
-    def _link(self, status_id: int, lineage: bool) -> None:
-        """Link the extract to this run (and, when ``lineage``, to the process's datasets/sources)."""
+    def _link(self, status_id: int, lineage: bool, created: bool = False) -> None:
+        """Link the extract to this run (and, when ``lineage``, to the process's datasets/sources).
+
+        A ``created`` extract has no links yet: the ones keyed by its id are inserted without a
+        look-up, beside the look-up of the location's links.
+        """
         links = {
             "extract_process_tracking": run_links(
                 self.process_run.process_tracking_id, [self.extract_id], status_id
@@ -250,7 +258,8 @@ class ExtractTracker:
         }
         if lineage:
             links.update(lineage_links(self.process_run, [self.extract_id], self.location.location_id))
-        ensure_rows(self._store, links)
+        new = [table for table in links if created and table in _KEYED_BY_EXTRACT]
+        ensure_rows(self._store, links, new=new)
 
     def _attach(self, extract_id: int) -> None:
         store = self._store

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pt_spark.errors import NotFound
 from pt_spark.store.reads import ensure_rows
 from pt_spark.store.store import Store
-from pt_spark.store.writes import insert_missing, merge_update
+from pt_spark.store.writes import insert_missing, merge_update, side_by_side
 
 DEFAULT_SOURCE_TYPE = "Undefined"
 DEFAULT_FREQUENCY = "unscheduled"
@@ -284,10 +284,16 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
     if existing is None and request.process_type is None:
         raise NotFound(f"Process {request.process_name!r} not found; give process_type to register it.")
     ids = _lookup_ids(store, request, existing)
-    process_id = _ensure_process(store, request, ids, existing)
-    sources = _ensure_sources(store, request, ids["source_type_id"])
-    objects = _ensure_objects(store, request, sources)
-    attributes = _ensure_attributes(store, request, objects)
+
+    def sources_objects_attributes() -> tuple[dict[str, int], dict[Any, int], dict[Any, int]]:
+        sources = _ensure_sources(store, request, ids["source_type_id"])
+        objects = _ensure_objects(store, request, sources)
+        return sources, objects, _ensure_attributes(store, request, objects)
+
+    # The process row and the source chain are different tables: written side by side.
+    process_id, (sources, objects, attributes) = side_by_side(
+        lambda: _ensure_process(store, request, ids, existing), sources_objects_attributes
+    )
     src, src_objects, src_attributes = _side_ids(request.sources, sources, objects, attributes)
     tgt, tgt_objects, tgt_attributes = _side_ids(request.targets, sources, objects, attributes)
     link_ids = {

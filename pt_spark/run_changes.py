@@ -1,6 +1,7 @@
 """State changes of a started run: status, errors, data low/high dates, record counts.
 
-Each change is at most one MERGE per table it changes. Inputs are validated before any write.
+Each change is at most one MERGE per table it changes; a change of several tables runs its MERGEs
+side by side (separate tables never conflict). Inputs are validated before any write.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
 from pt_spark.run_start import COMPLETED, FAILED
 from pt_spark.store.reads import lookup_id
 from pt_spark.store.store import Store
-from pt_spark.store.writes import insert_rows, merge_update
+from pt_spark.store.writes import in_parallel, insert_rows, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, to_timestamp
 
 Run = dict[str, Any]
@@ -48,9 +49,11 @@ def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None)
     values: dict[str, Any] = {"process_status_id": status_id}
     if status in _LAST_RUN_COLUMN:
         values["process_run_end_date_time"] = end or datetime.now()
-    _update_run(store, run, values)
+    writes = [lambda: _update_run(store, run, values)]
     if status in _LAST_RUN_COLUMN:
-        _update_process(store, run, {_LAST_RUN_COLUMN[status]: values["process_run_end_date_time"]})
+        last_run = {_LAST_RUN_COLUMN[status]: values["process_run_end_date_time"]}
+        writes.append(lambda: _update_process(store, run, last_run))
+    in_parallel(writes)
     return status
 
 
@@ -68,26 +71,23 @@ def record_error(
         raise NotFound(
             f"{error_type!r} is not a known error type; add it with admin.create(spark, 'error type', ...)."
         )
-    insert_rows(
-        store,
-        "error_tracking",
-        [
-            {
-                "error_type_id": error_type_id,
-                "process_tracking_id": run["process_tracking_id"],
-                "error_description": text,
-                "error_occurrence_date_time": occurred,
-            }
-        ],
-    )
+    error_row = {
+        "error_type_id": error_type_id,
+        "process_tracking_id": run["process_tracking_id"],
+        "error_description": text,
+        "error_occurrence_date_time": occurred,
+    }
+    writes = [lambda: insert_rows(store, "error_tracking", [error_row])]
     if not fail_run:
-        _update_process(store, run, {"last_errored_run_date_time": occurred})
+        writes.append(lambda: _update_process(store, run, {"last_errored_run_date_time": occurred}))
+        in_parallel(writes)
         return None
     failed_id = lookup_id(store, "process_status_lkup", FAILED, create=False)
-    _update_run(store, run, {"process_status_id": failed_id, "process_run_end_date_time": occurred})
-    _update_process(
-        store, run, {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred}
-    )
+    failed = {"process_status_id": failed_id, "process_run_end_date_time": occurred}
+    process_times = {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred}
+    writes.append(lambda: _update_run(store, run, failed))
+    writes.append(lambda: _update_process(store, run, process_times))
+    in_parallel(writes)
     return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")
 
 
@@ -127,12 +127,13 @@ def set_record_count(store: Store, run: Run, num_records: Any, processing_type: 
     values = {"process_run_record_count": new_count}
     if kind is not None:
         values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
-    _update_run(store, run, values)
+    writes = [lambda: _update_run(store, run, values)]
     if new_count != previous:
         total = "total_record_count"
         row = {"process_id": run["process_id"], total: new_count - previous}
         grow = {total: F.coalesce(F.col(f"t.{total}"), F.lit(0)) + F.col(f"s.{total}")}
-        merge_update(store, "process", [row], on=["process_id"], assignments=grow)
+        writes.append(lambda: merge_update(store, "process", [row], on=["process_id"], assignments=grow))
+    in_parallel(writes)
 
 
 __all__ = ["change_status", "record_error", "set_record_count", "widen_dates"]

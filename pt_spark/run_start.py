@@ -31,6 +31,9 @@ from pt_spark.store.writes import merge_rows
 RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
 _BLOCKING_PARENT = (RUNNING, FAILED, ON_HOLD)
 _BLOCKING_SELF = (RUNNING, ON_HOLD)
+_DECIDING = (RUNNING, COMPLETED, FAILED, ON_HOLD)
+#: The name a start gives any other (custom) status: it neither blocks a start nor counts as failed.
+OTHER_STATUS = "other"
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,10 @@ class StartedRun:
 _PROCESS_FIELDS = ("process_type_id", "process_tool_id", "schedule_frequency_id", "process_registration_hash")
 
 
-def _runs_with_status(store: Store) -> Any:
-    statuses = store.read("process_status_lkup").select("process_status_id", "process_status_name")
-    return store.read("process_tracking").join(statuses, "process_status_id")
+def _status_names(store: Store) -> dict[int, str]:
+    """Return ``{process_status_id: name}`` of the statuses a start decides on (remembered ids)."""
+    ids = system_ids(store, "process_status_lkup", list(_DECIDING))
+    return {status_id: name for name, status_id in ids.items()}
 
 
 def _row(
@@ -88,13 +92,45 @@ def _row(
 def read_start_state(
     store: Store, process_name: str, run_name: str | None, actor_name: str | None, window: int
 ) -> StartState:
-    """Read the process, its recent runs, its parents' latest runs, name clash and actor: one job."""
+    """Read the process, its recent runs, its parents' latest runs, name clash and actor: one job.
+
+    Run statuses are read as ids and named from the remembered system status ids, so the job
+    joins no lookup table. Once a start has seen the process, its id is remembered and the runs
+    are read by that literal id (data skipping on ``process_id``); the same job reads the process
+    row, and a remembered id it contradicts (the process was deleted and re-created) is dropped
+    and the state read again.
+    """
+    known = store.process_ids.get(process_name)
+    state = _read_state(store, process_name, known, run_name, actor_name, window)
+    found = None if state.process is None else int(state.process["process_id"])
+    if found is None:
+        store.process_ids.pop(process_name, None)
+    else:
+        store.process_ids[process_name] = found
+    if known is not None and found != known:
+        state = _read_state(store, process_name, None, run_name, actor_name, window)
+    return state
+
+
+def _read_state(
+    store: Store,
+    process_name: str,
+    process_id: int | None,
+    run_name: str | None,
+    actor_name: str | None,
+    window: int,
+) -> StartState:
     process = store.read("process").where(F.col("process_name") == F.lit(process_name))
-    runs = _runs_with_status(store)
-    own = runs.join(process.select("process_id"), "process_id")
-    parents = store.read("process_dependency").join(
-        process.select(F.col("process_id").alias("child_process_id")), "child_process_id"
-    )
+    runs = store.read("process_tracking")
+    dependencies = store.read("process_dependency")
+    if process_id is None:
+        own = runs.join(process.select("process_id"), "process_id")
+        parents = dependencies.join(
+            process.select(F.col("process_id").alias("child_process_id")), "child_process_id"
+        )
+    else:
+        own = runs.where(F.col("process_id") == F.lit(process_id))
+        parents = dependencies.where(F.col("child_process_id") == F.lit(process_id))
     parent_runs = runs.where(F.col("is_latest_run")).join(
         parents, runs["process_id"] == parents["parent_process_id"]
     )
@@ -102,8 +138,8 @@ def read_start_state(
         process.select(*_row("process", "process_id", text=F.to_json(F.struct(*_PROCESS_FIELDS)))),
         own.orderBy(F.col("process_run_id").desc())
         .limit(window)
-        .select(*_row("recent", run_id="process_run_id", status="process_status_name")),
-        parent_runs.select(*_row("parent", status="process_status_name")),
+        .select(*_row("recent", run_id="process_run_id", status="process_status_id")),
+        parent_runs.select(*_row("parent", status="process_status_id")),
     ]
     if run_name is not None:
         clash = runs.where(F.col("process_run_name") == F.lit(run_name)).limit(1)
@@ -112,10 +148,10 @@ def read_start_state(
         actor = store.read("actor_lkup").where(F.col("actor_name") == F.lit(actor_name))
         frames.append(actor.select(*_row("actor", "actor_id")))
     rows = [row.asDict() for row in reduce(lambda a, b: a.unionByName(b), frames).collect()]
-    return _state_from_rows(rows)
+    return _state_from_rows(rows, _status_names(store))
 
 
-def _state_from_rows(rows: list[dict[str, Any]]) -> StartState:
+def _state_from_rows(rows: list[dict[str, Any]], names: dict[int, str]) -> StartState:
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_kind.setdefault(row["kind"], []).append(row)
@@ -124,11 +160,15 @@ def _state_from_rows(rows: list[dict[str, Any]]) -> StartState:
         found = by_kind["process"][0]
         process = {"process_id": found["id"], **json.loads(found["text"])}
         process.update({name: process.get(name) for name in _PROCESS_FIELDS})
+
+    def name(row: dict[str, Any]) -> str:
+        return names.get(int(row["status"]), OTHER_STATUS)
+
     recent = sorted(by_kind.get("recent", []), key=lambda r: -r["run_id"])
     return StartState(
         process=process,
-        recent=[{"process_run_id": r["run_id"], "process_status_name": r["status"]} for r in recent],
-        parent_statuses=[r["status"] for r in by_kind.get("parent", [])],
+        recent=[{"process_run_id": r["run_id"], "process_status_name": name(r)} for r in recent],
+        parent_statuses=[name(r) for r in by_kind.get("parent", [])],
         name_taken=bool(by_kind.get("name")),
         actor_id=by_kind["actor"][0]["id"] if by_kind.get("actor") else None,
     )

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 
 from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
+from pt_spark.store.reads import ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
 from pt_spark.store.schema import SCHEMA_VERSION, TABLES
 from pt_spark.store.writes import insert_missing, merge_update
@@ -708,3 +709,26 @@ def test_setup_on_an_existing_store_seen_from_a_new_catalog_registers_it(spark, 
     assert table_versions(config) == before
     statuses = spark.table(f"{fresh_name.schema_name}.process_status_lkup").count()
     assert statuses == 4
+
+
+def test_ensure_rows_inserts_links_of_a_new_row_without_a_look_up_and_only_once(spark, config):
+    store = store_for(spark, config)
+    extract_id = 10_000_000 + uuid.uuid4().int % 1_000_000  # an id no other test uses
+    rows = [
+        {"extract_id": extract_id, "dataset_type_id": 1},
+        {"extract_id": extract_id, "dataset_type_id": 2},
+    ]
+    wanted = {"extract_dataset_type": rows}
+    found = ensure_rows(store, wanted, new=["extract_dataset_type"])
+    assert found == {"extract_dataset_type": {(extract_id, 1): None, (extract_id, 2): None}}
+    ensure_rows(store, wanted, new=["extract_dataset_type"])  # a racing caller's insert: skipped by the MERGE
+    links = table(spark, config, "extract_dataset_type").where(F.col("extract_id") == extract_id)
+    assert sorted(row["dataset_type_id"] for row in links.collect()) == [1, 2]
+
+
+def test_only_link_tables_may_skip_the_look_up(spark, config):
+    store = store_for(spark, config)
+    before = table_versions(config)
+    with pytest.raises(ValueError, match="link tables"):
+        ensure_rows(store, {"contact_lkup": [{"contact_name": "x"}]}, new=["contact_lkup"])
+    assert commits_since(before, config) == {}

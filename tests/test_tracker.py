@@ -577,6 +577,22 @@ def test_a_registration_cut_short_before_the_first_run_is_completed_by_the_next_
     assert statuses(spark, config, name) == ["running"]
 
 
+def test_a_remembered_process_id_the_store_contradicts_is_read_again(spark, config, start, unique):
+    """A start reads runs by the process id it remembers, and checks that id in the same job."""
+    name = unique("remembered")
+    store = store_for(spark, config)
+    start(name).change_run_status("completed")
+    assert name not in store.process_ids  # a new process: registered, then seen by the next start
+    start(name).change_run_status("completed")
+    real_id = process_row(spark, config, name)["process_id"]
+    assert store.process_ids[name] == real_id
+    store.process_ids[name] = real_id + 10_000  # as if the process was deleted and re-created
+    run = start(name)
+    assert run.process_run_id == 3
+    assert store.process_ids[name] == real_id
+    assert statuses(spark, config, name) == ["completed", "completed", "running"]
+
+
 def test_finders_are_read_only(spark, config, start, unique):
     run = start(unique("finders"), source_object_attributes={"f-src": {"obj": ["a"]}})
     before = table_versions(config)

@@ -8,14 +8,13 @@ re-register existing lookups only read.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import reduce
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from functools import partial, reduce
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from pyspark.sql import functions as F
 
 from pt_spark.store.schema import spec
-from pt_spark.store.writes import insert_missing
+from pt_spark.store.writes import in_parallel, insert_missing, side_by_side
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -72,24 +71,34 @@ def find_keys(store: Store, wanted: Mapping[str, Sequence[Key]]) -> Found:
     return found
 
 
-def _insert_in_parallel(store: Store, rows_by_table: Mapping[str, list[Mapping[str, Any]]]) -> None:
-    """Insert into several tables at once: separate Delta tables never conflict."""
-    if len(rows_by_table) <= 1:
-        for table, rows in rows_by_table.items():
-            insert_missing(store, table, rows)
-        return
-    with ThreadPoolExecutor(max_workers=min(4, len(rows_by_table))) as pool:
-        futures = [pool.submit(insert_missing, store, table, rows) for table, rows in rows_by_table.items()]
-        for future in futures:
-            future.result()
-
-
-def ensure_rows(store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]]) -> Found:
+def ensure_rows(
+    store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]], new: Collection[str] = ()
+) -> Found:
     """Get-or-create rows by natural key in several tables; return their ids.
 
-    Reads every table in one job; writes one MERGE per table that lacks rows, then reads back the
-    ids it created (a concurrent creator's row is found the same way).
+    Reads every table in one job; writes one MERGE per table that lacks rows (side by side), then
+    reads back the ids Delta assigned to the created rows (a concurrent creator's row is found the
+    same way). Link tables have no id column, so their created rows are not read back.
+
+    Args:
+        store: The tracking store.
+        wanted: ``{table: rows}``; each row holds at least the table's natural key.
+        new: Link tables whose rows name a row this call has just created, so none of them can
+            exist yet: they are inserted at once, beside the look-up of the other tables (the
+            insert-if-missing MERGE still skips a row a racing caller wrote first).
     """
+    fresh = {table: rows for table, rows in wanted.items() if table in new and rows}
+    if any(spec(table).identity for table in fresh):
+        raise ValueError("only link tables (no id column) can be inserted without a look-up")
+    others = {table: rows for table, rows in wanted.items() if table not in fresh}
+    inserts = [partial(insert_missing, store, table, list(rows)) for table, rows in fresh.items()]
+    found, _ = side_by_side(partial(_get_or_create, store, others), partial(in_parallel, inserts))
+    for table, rows in fresh.items():
+        found[table] = dict.fromkeys(key_of(table, row) for row in rows)
+    return found
+
+
+def _get_or_create(store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]]) -> Found:
     keys = {table: list(dict.fromkeys(key_of(table, row) for row in rows)) for table, rows in wanted.items()}
     found = find_keys(store, keys)
     new_rows: dict[str, dict[Key, Mapping[str, Any]]] = {}
@@ -97,11 +106,15 @@ def ensure_rows(store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]])
         absent = {key_of(table, row): row for row in rows if key_of(table, row) not in found[table]}
         if absent:
             new_rows[table] = absent
-    _insert_in_parallel(store, {table: list(rows.values()) for table, rows in new_rows.items()})
-    missing = {table: list(rows) for table, rows in new_rows.items()}
-    if missing:
-        for table, ids in find_keys(store, missing).items():
-            found[table].update(ids)
+    in_parallel(
+        [partial(insert_missing, store, table, list(absent.values())) for table, absent in new_rows.items()]
+    )
+    with_ids = {table: list(absent) for table, absent in new_rows.items() if spec(table).identity}
+    for table, ids in find_keys(store, with_ids).items():
+        found[table].update(ids)
+    for table, absent in new_rows.items():
+        if not spec(table).identity:
+            found[table].update(dict.fromkeys(absent))
     return found
 
 

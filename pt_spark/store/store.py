@@ -35,6 +35,8 @@ class Store:
         self._lock = threading.Lock()
         #: Ids of system (default) rows, which never change once seeded: read once per store.
         self.system_ids: dict[tuple[str, str], int] = {}
+        #: ``process_name -> process_id`` seen by run starts; a start re-checks it in its own read.
+        self.process_ids: dict[str, int] = {}
 
     def qualified(self, table: str) -> str:
         """Return the fully qualified, quoted name of ``table``."""

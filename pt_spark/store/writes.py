@@ -10,8 +10,9 @@ match, so a call touches a bounded number of files however long the history is.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from delta.tables import DeltaMergeBuilder
 from pyspark.sql import Column
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from pt_spark.store.store import Store
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 _MAX_PRUNE_VALUES = 5000
 
 
@@ -209,8 +213,31 @@ def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]
     )
 
 
+def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent writes (to different tables) at once; return their results in order.
+
+    Separate Delta tables never conflict, and each write is still its own statement under the
+    conflict retry, so running them side by side changes the wall time, not the outcome. Every
+    call runs to its end; the first failure (in call order) is then raised.
+    """
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(4, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+
+def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """Run two independent writes (to different tables) at once; return both results."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first_future, second_future = pool.submit(first), pool.submit(second)
+        return first_future.result(), second_future.result()
+
+
 __all__ = [
     "delete_rows",
+    "in_parallel",
+    "side_by_side",
     "insert_missing",
     "insert_rows",
     "merge_rows",
