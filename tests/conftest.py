@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -26,9 +27,22 @@ def spark() -> Iterator[SparkSession]:
 
 @pytest.fixture(scope="session")
 def template_store(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store created once by ``setup()``; modules get copies of its folder."""
-    location = tmp_path_factory.mktemp("template") / "store"
-    setup(spark, config=TrackerConfig(schema=f"pt_template_{uuid.uuid4().hex[:8]}", location=str(location)))
+    """A store created once per test run by ``setup()``; modules get copies of its folder.
+
+    The pytest-xdist workers share it: the first to get the lock sets it up while the other
+    waits (two setups at once on two cores take as long as both one after the other), then both
+    copy it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    location, done = shared / "template_store", shared / "template_store.done"
+    with open(shared / "template_store.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(location, ignore_errors=True)  # a setup cut short by an earlier crash
+            schema = f"pt_template_{uuid.uuid4().hex[:8]}"
+            setup(spark, config=TrackerConfig(schema=schema, location=str(location)))
+            done.touch()
     return location
 
 
