@@ -1,5 +1,7 @@
-"""Bulk-load synthetic tracking history into a fresh store, with DataFrame writes (fast set-up).
+"""Bulk-load synthetic tracking history, with DataFrame writes (fast set-up).
 
+``load_shared`` puts what every history size shares (look-ups, processes, locations) into the
+template store once; ``load_history`` puts the runs and extracts of one size into a copy of it.
 The rows go straight into the real tracking tables of a store made by ``pt_spark.setup``: one
 ``append`` per table, with every column but the Delta IDENTITY one (``GENERATED ALWAYS``), so Delta
 assigns the ids exactly as it does for the tracker's own MERGEs. The history looks like a store that
@@ -18,6 +20,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.schema import spec
+from pt_spark.store.writes import merge_update
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -123,13 +126,17 @@ def _processes(store: Store, size: HistorySize, ids: dict[str, Any]) -> None:
     append(store, "process", rows)
 
 
-def _runs(store: Store, size: HistorySize, ids: dict[str, Any]) -> int:
+def _runs(store: Store, size: HistorySize, ids: dict[str, Any], seed_runs: int) -> int:
+    """Append the runs; a named process's history follows the ``seed_runs`` runs it already has."""
     per_process = max(1, size.runs // size.processes)
     history_names = F.col("process_name").startswith(HISTORY_PROCESS_PREFIX)
     if size.named:
         history_names = history_names | F.col("process_name").isin(list(size.named))
     processes = store.read("process").where(history_names).select("process_id", "process_name")
     run = F.col("id") % per_process + 1
+    offset = F.lit(0)
+    if size.named and seed_runs:
+        offset = F.when(F.col("process_name").isin(list(size.named)), F.lit(seed_runs)).otherwise(0)
     rows = (
         store.spark.range(per_process * size.processes)
         .select(
@@ -143,7 +150,7 @@ def _runs(store: Store, size: HistorySize, ids: dict[str, Any]) -> int:
             F.when(run % 7 == 0, F.lit(ids["failed"]))
             .otherwise(F.lit(ids["completed"]))
             .alias("process_status_id"),
-            run.alias("process_run_id"),
+            (run + offset).alias("process_run_id"),
             _ts(F.col("id") * 3600).alias("process_run_low_date_time"),
             _ts(F.col("id") * 3600 + 3000).alias("process_run_high_date_time"),
             _ts(F.col("id") * 60).alias("process_run_start_date_time"),
@@ -158,7 +165,26 @@ def _runs(store: Store, size: HistorySize, ids: dict[str, Any]) -> int:
         .drop("id")
     )
     append(store, "process_tracking", rows)
+    if size.named and seed_runs:
+        _unflag_seed_runs(store, size, seed_runs)
     return per_process * size.processes
+
+
+def _unflag_seed_runs(store: Store, size: HistorySize, seed_runs: int) -> None:
+    """The history runs of a named process came after its seed runs: they are no longer latest."""
+    named = store.read("process").where(F.col("process_name").isin(list(size.named)))
+    keys = [
+        {"process_id": int(row["process_id"]), "process_run_id": run, "is_latest_run": False}
+        for row in named.select("process_id").collect()
+        for run in range(1, seed_runs + 1)
+    ]
+    merge_update(
+        store,
+        "process_tracking",
+        keys,
+        on=["process_id", "process_run_id"],
+        assignments={"is_latest_run": F.col("s.is_latest_run")},
+    )
 
 
 def _errors(store: Store, ids: dict[str, Any]) -> None:
@@ -251,24 +277,54 @@ def _extract_links(store: Store, runs: int, ids: dict[str, Any]) -> None:
     append(store, "extract_source_object", objects)
 
 
-def load_history(store: Store, size: HistorySize) -> dict[str, Any]:
-    """Load ``size`` of history into the (fresh) store; return row counts and seconds per step."""
-    seconds: dict[str, float] = {}
+class _Steps:
+    """Runs named set-up steps and keeps the seconds each took."""
 
-    def step(name: str, action: Any) -> Any:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str, action: Any) -> Any:
         start = time.perf_counter()
         result = action()
-        seconds[name] = round(time.perf_counter() - start, 2)
+        self.seconds[name] = round(time.perf_counter() - start, 2)
         return result
 
+
+def load_shared(store: Store, size: HistorySize) -> tuple[dict[str, Any], dict[str, float]]:
+    """Load what every history size shares (look-ups, processes, locations) into the template.
+
+    Returns the ids of the look-up rows (the same in every copy of the template) and the seconds
+    per step.
+    """
+    step = _Steps()
     ids = step("lookups", lambda: _ids(store))
     step("process", lambda: _processes(store, size, ids))
-    runs = step("process_tracking", lambda: _runs(store, size, ids))
-    step("error_tracking", lambda: _errors(store, ids))
     step("location_lkup", lambda: _locations(store, size, ids))
+    return ids, step.seconds
+
+
+def load_history(store: Store, size: HistorySize, ids: dict[str, Any], seed_runs: int = 0) -> dict[str, Any]:
+    """Load the runs and extracts of ``size`` into a copy of the template; return counts and seconds.
+
+    Args:
+        store: A copy of the template store (``load_shared`` ran on the template).
+        size: The history size (its processes and locations are the template's).
+        ids: The look-up ids ``load_shared`` returned.
+        seed_runs: Runs the named processes already have (their history runs come after).
+    """
+    step = _Steps()
+    runs = step("process_tracking", lambda: _runs(store, size, ids, seed_runs))
+    step("error_tracking", lambda: _errors(store, ids))
     step("extract_tracking", lambda: _extracts(store, size, ids))
     step("extract_links", lambda: _extract_links(store, runs, ids))
-    return {"runs": runs, "extracts": size.extracts, "processes": size.processes, "seconds": seconds}
+    return {"runs": runs, "extracts": size.extracts, "processes": size.processes, "seconds": step.seconds}
 
 
-__all__ = ["HISTORY_LOCATION_PREFIX", "HISTORY_PROCESS_PREFIX", "HistorySize", "append", "load_history"]
+__all__ = [
+    "HISTORY_LOCATION_PREFIX",
+    "HISTORY_PROCESS_PREFIX",
+    "HistorySize",
+    "append",
+    "load_history",
+    "load_shared",
+]

@@ -31,9 +31,8 @@ if str(REPO) not in sys.path:  # run as a script (make bench): make the reposito
 from benchmarks.history import HistorySize  # noqa: E402
 from benchmarks.probes import CPU  # noqa: E402
 from benchmarks.report import evaluate, lines, markdown, update_readme  # noqa: E402
-from benchmarks.scenario import FINDERS, StoreBench, error_text  # noqa: E402
+from benchmarks.scenario import FINDERS, StoreBench, Template, error_text, make_template  # noqa: E402
 from benchmarks.smallfiles import Writer, small_files, write_store  # noqa: E402
-from pt_spark import TrackerConfig, setup  # noqa: E402
 from pt_spark.session import local_spark  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
@@ -153,12 +152,14 @@ def _bulk_folder(root: Path, count: int) -> Path:
     return folder
 
 
-def _template(spark: Any, root: Path, clock: Clock) -> Path:
-    """Set up one empty store that every benchmark store starts as a copy of (setup runs once)."""
-    location = root / "template"
-    clock.say("setting up the template store (every benchmark store is a copy of it)")
-    setup(spark, config=TrackerConfig(schema=f"pt_bench_template_{root.name[-6:]}", location=str(location)))
-    return location
+def _template(spark: Any, plan: Plan, root: Path, bulk: Path, clock: Clock) -> Template:
+    """Set up the store every benchmark store starts as a copy of (setup and seeding run once)."""
+    if (plan.small.processes, plan.small.locations) != (plan.large.processes, plan.large.locations):
+        raise ValueError("both history sizes must have the same processes and locations (the template's)")
+    clock.say("setting up the template store: shared history, the benchmark process, its extracts")
+    template = make_template(spark, root, plan.small, bulk)
+    clock.say(f"  template: {template.info}")
+    return template
 
 
 def _build(benches: list[StoreBench], clock: Clock) -> list[StoreBench]:
@@ -200,7 +201,9 @@ def _measure(benches: list[StoreBench], reps: int, clock: Clock) -> None:
             bench.finders()
 
 
-def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any] | None) -> dict[str, Any]:
+def _results(
+    plan: Plan, template: Template, benches: list[StoreBench], small_figures: dict[str, Any] | None
+) -> dict[str, Any]:
     by_label = {bench.label: bench for bench in benches}
     floors: dict[str, Any] = {}
     calls: dict[str, Any] = {}
@@ -227,6 +230,7 @@ def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any
                 "tracked_runs": plan.tracked_runs,
                 "bulk_extracts": plan.bulk_extracts,
             },
+            "template": template.info,
             "stores": {bench.label: bench.info for bench in benches},
         },
         "floors": floors,
@@ -237,7 +241,7 @@ def _results(plan: Plan, benches: list[StoreBench], small_figures: dict[str, Any
 
 
 def _small_files_phase(
-    spark: Any, plan: Plan, root: Path, bulk: Path, template: Path, writer: Writer | None, clock: Clock
+    spark: Any, plan: Plan, root: Path, bulk: Path, template: Template, writer: Writer | None, clock: Clock
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """Get the written small-files store (from the writer, or written now) and measure it."""
     try:
@@ -271,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     writer: Writer | None = None
     try:
         bulk = _bulk_folder(root, plan.bulk_extracts)
-        template = _template(spark, root, clock)
+        template = _template(spark, plan, root, bulk, clock)
         if plan.tracked_runs > 0 and not arguments.serial:
             clock.say(f"starting the small-files writer ({plan.tracked_runs} tracked runs, separate process)")
             writer = Writer(root, FILES, plan.small, bulk, plan.tracked_runs, template)
@@ -289,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         small_errors: list[dict[str, str]] = []
         if plan.tracked_runs > 0:
             small_figures, small_errors = _small_files_phase(spark, plan, root, bulk, template, writer, clock)
-        results = _results(plan, benches, small_figures)
+        results = _results(plan, template, benches, small_figures)
         results["errors"] += small_errors
         results["meta"]["small_files_writer"] = "separate process" if writer is not None else "serial"
     finally:

@@ -1,24 +1,27 @@
 """One benchmark store: its set-up, the calls it measures, and the floors measured beside them.
 
-A ``StoreBench`` owns a fresh tracking store (``pt_spark.setup`` in a temp folder) with bulk-loaded
-history, a registered benchmark process (sources, targets, attributes, contacts, filters), a
-batch of extracts for the bulk call, and floor tables for every table the calls change. ``calls``
-runs one run's life cycle (start, dates, count, error, extract, statuses, completion, a new process)
-and ``finders`` every finder, each through ``measure``: timed, with the Delta commits it made.
+Every benchmark store starts as a copy of one ``Template``: a store set up once, holding what all
+history sizes share (look-ups, history processes and locations) and the registered benchmark
+process (sources, targets, attributes, contacts, filters) with the batch of extracts for the bulk
+call. A ``StoreBench`` copies it, bulk-loads the runs and extracts of its history size, and
+keeps floor tables for every table the calls change. ``calls`` runs one run's life cycle (start,
+dates, count, error, extract, statuses, completion, a new process) and ``finders`` every finder,
+each through ``measure``: timed, with the Delta commits it made.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from benchmarks.floors import Floor, make_floor, run_floor
-from benchmarks.history import HistorySize, load_history
+from benchmarks.history import HistorySize, load_history, load_shared
 from benchmarks.probes import Commits, Samples, commits_between, cpu_timed, last_job_id, timed, versions
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
 from pt_spark.store.reads import ensure_rows, find_keys
@@ -48,6 +51,8 @@ NEW_PROCESS: dict[str, Any] = {
     "dataset_types": "bench-dataset",
 }
 ALL_TABLES = tuple(table.name for table in TABLES)
+#: Where the per-call ``ExtractTracker`` creates its extracts (a location the template registers).
+CREATED_PATH = "/bench/created"
 #: The bulk call moves its 100 extracts back and forth between these statuses. History extracts are
 #: never in them (they are ``loaded``/``archived``), so the finders, which look for the bulk batch in
 #: its current status, return the same rows whatever the history size.
@@ -148,6 +153,91 @@ def finder_calls(run: ProcessTracker, bulk_path: str, status: str) -> dict[str, 
     }
 
 
+@dataclass(frozen=True)
+class Template:
+    """The set-up store every benchmark store is a copy of (a Delta folder is self-contained).
+
+    Attributes:
+        location: Its folder.
+        ids: Ids of the history look-up rows (the same in every copy).
+        bulk_ids: Extract ids of the batch the bulk call moves.
+        seed_run: ``process_tracking_id`` of the benchmark process's first (completed) run.
+        info: Seconds per set-up step.
+    """
+
+    location: str
+    ids: dict[str, Any]
+    bulk_ids: list[int]
+    seed_run: int
+    info: dict[str, Any]
+
+    def save(self, path: Path) -> None:
+        """Write it as JSON (for the writer process)."""
+        path.write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Template:
+        """Read what ``save`` wrote."""
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def make_template(spark: SparkSession, root: Path, size: HistorySize, bulk_folder: Path) -> Template:
+    """Set up the template store: shared history, the benchmark process and its 100 extracts."""
+    size = replace(size, named=(BENCH_PROCESS,))
+    location = root / "template"
+    config = TrackerConfig(
+        schema=f"pt_bench_template_{root.name[-6:]}".replace("-", "_"), location=str(location)
+    )
+    info: dict[str, Any] = {}
+    seconds, store = timed(lambda: setup(spark, config=config))
+    info["setup_s"] = round(seconds, 2)
+    seconds, (ids, steps) = timed(lambda: load_shared(store, size))
+    info.update(shared_s=round(seconds, 2), shared=steps)
+
+    def seed() -> tuple[ProcessTracker, list[int]]:
+        run = ProcessTracker(spark=spark, process_name=BENCH_PROCESS, config=config, **REGISTRATION)
+        _seed_finder_links(store, run)
+        run.register_extracts_by_location(str(bulk_folder))
+        found = run.find_extracts_by_location(location_path=str(bulk_folder)).collect()
+        ExtractTracker(run, filename="created_seed.csv", location_path=CREATED_PATH)
+        run.change_run_status("completed")
+        return run, sorted(int(row["extract_id"]) for row in found)
+
+    seconds, (run, bulk_ids) = timed(seed)
+    info["seed_s"] = round(seconds, 2)
+    return Template(
+        location=str(location), ids=ids, bulk_ids=bulk_ids, seed_run=int(run.process_tracking_id), info=info
+    )
+
+
+def _seed_finder_links(store: Store, run: ProcessTracker) -> None:
+    """Give the benchmark process the contacts and the filter its finders return."""
+    process_id = int(run.process.process_id)
+    contacts = [{"contact_name": f"bench-contact-{i}", "contact_email": f"c{i}@example.com"} for i in (1, 2)]
+    found = find_keys(store, {"source_lkup": [("bench-source",)], "filter_type_lkup": [("eq",)]})
+    source_id = int(found["source_lkup"][("bench-source",)])
+    ids = ensure_rows(store, {"contact_lkup": contacts})["contact_lkup"]
+    objects = find_keys(store, {"source_object_lkup": [(source_id, "bench-object")]})["source_object_lkup"]
+    object_id = int(objects[(source_id, "bench-object")])
+    attributes = find_keys(store, {"source_object_attribute_lkup": [(object_id, "bench_key")]})
+    attribute_id = int(attributes["source_object_attribute_lkup"][(object_id, "bench_key")])
+    ensure_rows(
+        store,
+        {
+            "process_contact": [{"process_id": process_id, "contact_id": int(ids[("bench-contact-1",)])}],
+            "source_contact": [{"source_id": source_id, "contact_id": int(ids[("bench-contact-2",)])}],
+            "process_filter": [
+                {
+                    "process_id": process_id,
+                    "source_object_attribute_id": attribute_id,
+                    "filter_type_id": int(found["filter_type_lkup"][("eq",)]),
+                    "filter_value_numeric": Decimal(5),
+                }
+            ],
+        },
+    )
+
+
 class StoreBench:
     """A benchmark store of one history size, and what was measured on it."""
 
@@ -158,7 +248,7 @@ class StoreBench:
         root: Path,
         size: HistorySize,
         bulk_folder: Path,
-        template: Path | None = None,
+        template: Template,
     ) -> None:
         self.spark = spark
         self.template = template
@@ -169,7 +259,7 @@ class StoreBench:
             schema=f"pt_bench_{label}_{root.name[-6:]}".replace("-", "_"), location=self.location
         )
         self.bulk_path = str(bulk_folder)
-        self.created_path = f"/bench/{label}/created"
+        self.created_path = CREATED_PATH
         self.floor_folder = str(root / f"{label}_floors")
         self.floors: dict[str, Floor] = {}
         self.floor_samples: dict[str, Samples] = {}
@@ -224,67 +314,23 @@ class StoreBench:
         return ProcessTracker(spark=self.spark, process_name=process_name, config=self.config, **given)
 
     def build(self) -> None:
-        """Create the store, load history, register the benchmark process and seed what finders read."""
+        """Copy the template and bulk-load this store's history of runs and extracts."""
         seconds, store = timed(self._new_store)
         self.store = store
-        self.info["setup_s"] = round(seconds, 2)
-        seconds, history = timed(lambda: load_history(store, self.size))
+        self.info["copy_s"] = round(seconds, 2)
+        template = self.template
+        seconds, history = timed(lambda: load_history(store, self.size, template.ids, seed_runs=1))
         self.info["history"] = history
         self.info["history_s"] = round(seconds, 2)
-        seconds, _ = timed(self._seed)
-        self.info["seed_s"] = round(seconds, 2)
+        self.bulk_ids = list(template.bulk_ids)
+        self.run = ProcessTracker(spark=self.spark, process_tracking_id=template.seed_run, config=self.config)
 
     def _new_store(self) -> Store:
-        """A copy of the set-up template store (a Delta folder is self-contained), or a new setup."""
-        if self.template is None:
-            return setup(self.spark, config=self.config)
-        shutil.copytree(self.template, self.location)
+        """A copy of the template store, registered by name as a new session registers a store."""
+        shutil.copytree(self.template.location, self.location)
         store = store_for(self.spark, self.config)
-        store.ensure_ready()  # registers the copied tables by name, as a new session does
+        store.ensure_ready()
         return store
-
-    def _seed(self) -> None:
-        assert self.store is not None
-        run = self.tracker()
-        self._seed_finder_links(self.store, run)
-        run.register_extracts_by_location(self.bulk_path)
-        self.bulk_ids = sorted(
-            int(r["extract_id"])
-            for r in run.find_extracts_by_location(location_path=self.bulk_path).collect()
-        )
-        ExtractTracker(run, filename="created_seed.csv", location_path=self.created_path)
-        run.change_run_status("completed")
-        self.run = run
-
-    def _seed_finder_links(self, store: Store, run: ProcessTracker) -> None:
-        process_id = int(run.process.process_id)
-        contacts = [
-            {"contact_name": f"bench-contact-{i}", "contact_email": f"c{i}@example.com"} for i in (1, 2)
-        ]
-        found = find_keys(store, {"source_lkup": [("bench-source",)], "filter_type_lkup": [("eq",)]})
-        source_id = int(found["source_lkup"][("bench-source",)])
-        ids = ensure_rows(store, {"contact_lkup": contacts})["contact_lkup"]
-        objects = find_keys(store, {"source_object_lkup": [(source_id, "bench-object")]})[
-            "source_object_lkup"
-        ]
-        object_id = int(objects[(source_id, "bench-object")])
-        attributes = find_keys(store, {"source_object_attribute_lkup": [(object_id, "bench_key")]})
-        attribute_id = int(attributes["source_object_attribute_lkup"][(object_id, "bench_key")])
-        ensure_rows(
-            store,
-            {
-                "process_contact": [{"process_id": process_id, "contact_id": int(ids[("bench-contact-1",)])}],
-                "source_contact": [{"source_id": source_id, "contact_id": int(ids[("bench-contact-2",)])}],
-                "process_filter": [
-                    {
-                        "process_id": process_id,
-                        "source_object_attribute_id": attribute_id,
-                        "filter_type_id": int(found["filter_type_lkup"][("eq",)]),
-                        "filter_value_numeric": Decimal(5),
-                    }
-                ],
-            },
-        )
 
     def build_floors(self, tables: list[str]) -> None:
         """Make a floor table for each of ``tables`` (copies of the tracking tables as they are now)."""

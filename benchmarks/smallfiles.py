@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.history import HistorySize
 from benchmarks.probes import Samples, cpu_timed, data_files, timed
-from benchmarks.scenario import FINDERS, StoreBench, error_text, finder_calls
+from benchmarks.scenario import FINDERS, StoreBench, Template, error_text, finder_calls
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig
 from pt_spark.maintenance import maintain
 
@@ -71,7 +71,7 @@ def write_store(
     size: HistorySize,
     bulk_folder: Path,
     runs: int,
-    template: Path | None = None,
+    template: Template,
 ) -> dict[str, Any]:
     """Build a store and write ``runs`` tracked runs into it; return what the measurement needs."""
     bench = StoreBench(spark, label, root, size, bulk_folder, template)
@@ -95,10 +95,12 @@ class Writer:
     """The tracked runs written by ``benchmarks/writer.py`` in a separate process."""
 
     def __init__(
-        self, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int, template: Path
+        self, root: Path, label: str, size: HistorySize, bulk_folder: Path, runs: int, template: Template
     ) -> None:
         self.out = root / f"{label}_writer.json"
         self.log = root / f"{label}_writer.log"
+        template_file = root / "template.json"
+        template.save(template_file)
         command = [
             sys.executable,
             str(Path(__file__).resolve().parent / "writer.py"),
@@ -108,7 +110,7 @@ class Writer:
             f"--bulk={bulk_folder}",
             f"--runs={runs}",
             f"--out={self.out}",
-            f"--template={template}",
+            f"--template={template_file}",
         ]
         with self.log.open("w", encoding="utf-8") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

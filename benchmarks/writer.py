@@ -1,6 +1,6 @@
 """Write the small-files store in a process of its own (started by ``benchmarks/run.py``).
 
-Builds a store (setup, bulk history, the benchmark process) and writes the tracked runs call by
+Builds a store (a copy of the template, bulk history) and writes the tracked runs call by
 call, then saves what the main process needs to measure it (``--out`` JSON). A separate process
 keeps its Spark jobs, commits and CPU time out of the main process's measurements.
 """
@@ -18,6 +18,7 @@ if str(REPO) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(REPO))
 
 from benchmarks.history import HistorySize  # noqa: E402
+from benchmarks.scenario import Template  # noqa: E402
 from benchmarks.smallfiles import write_store  # noqa: E402
 from pt_spark.session import local_spark  # noqa: E402
 
@@ -31,14 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk", required=True)
     parser.add_argument("--runs", type=int, required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--template", help="a set-up store to copy (default: run setup)")
+    parser.add_argument("--template", required=True, help="the template's JSON (Template.save)")
     arguments = parser.parse_args(argv)
     runs, extracts, processes, locations = (int(v) for v in arguments.history.split(","))
     size = HistorySize(runs, extracts, processes=processes, locations=locations)
     start = time.perf_counter()
     print(f"[writer] building store '{arguments.label}'", flush=True)
     spark = local_spark("pt_spark_bench_writer")
-    template = Path(arguments.template) if arguments.template else None
+    template = Template.load(Path(arguments.template))
     result = write_store(
         spark, Path(arguments.root), arguments.label, size, Path(arguments.bulk), arguments.runs, template
     )
