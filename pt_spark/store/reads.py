@@ -91,6 +91,8 @@ def ensure_rows(
     if any(spec(table).identity for table in fresh):
         raise ValueError("only link tables (no id column) can be inserted without a look-up")
     others = {table: rows for table, rows in wanted.items() if table not in fresh}
+    if not fresh:
+        return _get_or_create(store, others)
     inserts = [partial(insert_missing, store, table, list(rows)) for table, rows in fresh.items()]
     found, _ = side_by_side(partial(_get_or_create, store, others), partial(in_parallel, inserts))
     for table, rows in fresh.items():
