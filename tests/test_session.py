@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from pt_spark import ProcessTrackerError, SessionError
-from pt_spark.session import JARS_ENV, delta_jars, delta_jars_dir, local_spark
+from pt_spark.session import JARS_ENV, delta_jars, delta_jars_dir, local_settings, local_spark
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LITTER = ("metastore_db", "derby.log", "spark-warehouse")
@@ -26,6 +26,19 @@ def test_local_spark_never_reconfigures_the_active_session(spark):
     before = spark.conf.get("spark.sql.shuffle.partitions")
     assert local_spark(**{"spark.sql.shuffle.partitions": "17"}) is spark
     assert spark.conf.get("spark.sql.shuffle.partitions") == before
+
+
+def test_the_local_session_is_tuned_for_small_statements(spark):
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "false"
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "false"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "1"
+
+
+def test_a_callers_settings_win_over_the_local_defaults():
+    settings = local_settings(**{"spark.sql.adaptive.enabled": "true", "spark.driver.memory": "4g"})
+    assert settings["spark.sql.adaptive.enabled"] == "true"
+    assert settings["spark.driver.memory"] == "4g"
+    assert settings["spark.sql.codegen.wholeStage"] == "false"
 
 
 def test_the_session_is_delta_enabled(spark):
