@@ -37,6 +37,7 @@ from pt_spark.locations import (
     split_file_name,
 )
 from pt_spark.store.reads import ensure_rows, find_keys
+from pt_spark.store.schema import link_tables_keyed_by
 from pt_spark.store.writes import insert_missing, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, positive_id
 
@@ -48,10 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _AUDIT_TYPES = ("load", "write")
 _NEW_STATUS = "initializing"
-#: Link tables whose key starts with the extract's id (a new extract has none of their rows yet).
-_KEYED_BY_EXTRACT = frozenset(
-    {"extract_process_tracking", "extract_dataset_type", "extract_source", "extract_source_object"}
-)
+#: Link tables whose key names the extract (a new extract has none of their rows yet).
+_KEYED_BY_EXTRACT = link_tables_keyed_by("extract_id", "extract_tracking_id")
 
 
 @dataclass(frozen=True)

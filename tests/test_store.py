@@ -30,7 +30,7 @@ from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
 from pt_spark.store.reads import ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
-from pt_spark.store.schema import SCHEMA_VERSION, TABLES
+from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
 from pt_spark.store.writes import insert_missing, merge_update
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -732,3 +732,14 @@ def test_only_link_tables_may_skip_the_look_up(spark, config):
     with pytest.raises(ValueError, match="link tables"):
         ensure_rows(store, {"contact_lkup": [{"contact_name": "x"}]}, new=["contact_lkup"])
     assert commits_since(before, config) == {}
+
+
+def test_the_links_a_new_extract_cannot_have_yet_are_derived_from_the_schema():
+    assert link_tables_keyed_by("extract_id", "extract_tracking_id") == {
+        "extract_process_tracking",
+        "extract_dataset_type",
+        "extract_source",
+        "extract_source_object",
+    }
+    assert link_tables_keyed_by("extract_id") <= link_tables_keyed_by("extract_id", "extract_tracking_id")
+    assert link_tables_keyed_by("no_such_column") == frozenset()

@@ -339,4 +339,18 @@ def spec(name: str) -> TableSpec:
     return SPECS[name]
 
 
-__all__ = ["SCHEMA_VERSION", "SPECS", "TABLES", "Column", "TableSpec", "spec"]
+def link_tables_keyed_by(*columns: str) -> frozenset[str]:
+    """Return the link tables (no id column) whose natural key holds one of ``columns``.
+
+    Example:
+        >>> sorted(link_tables_keyed_by("cluster_id"))
+        ['cluster_process']
+    """
+    return frozenset(
+        table.name
+        for table in TABLES
+        if table.identity is None and any(column in table.key for column in columns)
+    )
+
+
+__all__ = ["SCHEMA_VERSION", "SPECS", "TABLES", "Column", "TableSpec", "link_tables_keyed_by", "spec"]
