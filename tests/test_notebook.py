@@ -1,13 +1,16 @@
 """The quickstart notebook runs top to bottom in a fresh kernel, on a temporary tracking store.
 
 The kernel is a separate Python process with its own Spark JVM. It inherits this process's
-environment, so ``PT_SPARK_LOCATION`` / ``PT_SPARK_SCHEMA`` point it at a temporary store, ``HOME``
+environment, so ``PT_SPARK_LOCATION`` / ``PT_SPARK_SCHEMA`` point it at a temporary store (a copy
+of the session's template store, so the notebook's ``setup`` cell takes the path a user's second
+session takes; creating a store is covered by ``test_store``), ``HOME``
 keeps it away from a developer's ``~/.process_tracker`` file, and its working directory is a
 temporary folder, so the notebook leaves nothing in the repository.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -21,8 +24,9 @@ CELL_TIMEOUT_SECONDS = 1800
 
 
 @pytest.mark.slow
-def test_quickstart_notebook_runs_every_cell_on_a_temporary_store(tmp_path, monkeypatch):
+def test_quickstart_notebook_runs_every_cell_on_a_temporary_store(tmp_path, monkeypatch, template_store):
     store, workdir, home = tmp_path / "store", tmp_path / "work", tmp_path / "home"
+    shutil.copytree(template_store, store)
     workdir.mkdir()
     home.mkdir()
     monkeypatch.setenv("PT_SPARK_LOCATION", str(store))
