@@ -76,13 +76,14 @@ def _log4j_conf() -> str:
 def local_settings(**conf: str) -> dict[str, str]:
     """Return the settings ``local_spark`` builds a new session with; ``conf`` wins over ours.
 
+    Only the warehouse folder is left out: ``local_spark`` makes a new temporary one per session.
+
     Example:
         >>> local_settings(**{"spark.sql.adaptive.enabled": "true"})["spark.sql.adaptive.enabled"]
         'true'
     """
     settings = dict(_LOCAL_CONF)
     settings["spark.jars"] = ",".join(delta_jars())
-    settings["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="pt_spark_warehouse_")
     settings["spark.driver.extraJavaOptions"] = (
         # A roomy JIT code cache: a long MERGE-heavy session otherwise fills the default one, and
         # the JVM then disables the compiler and runs interpreted.
@@ -109,6 +110,8 @@ def local_spark(app_name: str = "pt_spark", **conf: str) -> SparkSession:
     if active is not None:
         return active
     settings = local_settings(**conf)
+    if "spark.sql.warehouse.dir" not in settings:
+        settings["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="pt_spark_warehouse_")
     builder = SparkSession.builder.master(settings.pop("spark.master", "local[2]")).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
