@@ -56,6 +56,26 @@ def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, in
     return changed
 
 
+def rewritten_partitions(before: dict[str, int], config: TrackerConfig, name: str) -> list[dict[str, str]]:
+    """Return the partition values of every data file the writes since ``before`` rewrote in ``name``.
+
+    Read from the ``remove`` actions of the table's commits (Delta's compactions left out): which
+    files a MERGE had to rewrite, the cost that grows when a table keeps everything in one file.
+    """
+    assert config.location is not None
+    log = Path(config.location) / name / "_delta_log"
+    after = max(int(p.stem) for p in log.glob("*.json"))
+    rewritten = []
+    for version in range(before[name] + 1, after + 1):
+        if _is_compaction(config, name, version):
+            continue
+        for line in (log / f"{version:020d}.json").read_text(encoding="utf-8").splitlines():
+            removed = json.loads(line).get("remove")
+            if removed is not None:
+                rewritten.append(dict(removed.get("partitionValues") or {}))
+    return rewritten
+
+
 # --- seeding: rows that ProcessTracker normally registers, written with the store's own writers ---
 
 

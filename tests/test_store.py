@@ -31,6 +31,7 @@ from pt_spark.store import Store, store_for
 from pt_spark.store.reads import ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
 from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
+from pt_spark.store.schema import spec as spec_of
 from pt_spark.store.writes import insert_missing, merge_update
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -443,6 +444,14 @@ def _auto_compact(spark: SparkSession, config: TrackerConfig, name: str) -> str 
 def test_frequently_written_tables_compact_automatically(spark, config):
     for name in ("process", "process_tracking", "extract_tracking", "extract_process_tracking"):
         assert _auto_compact(spark, config, name) == "true", name
+
+
+def test_tables_are_partitioned_as_declared(spark, config):
+    store = Store(spark, config)
+    for spec in TABLES:
+        detail = store.delta(spec.name).detail().select("partitionColumns").first()
+        assert detail is not None and tuple(detail["partitionColumns"]) == spec.partitioned_by, spec.name
+    assert spec_of("process_tracking").partitioned_by == ("is_latest_run",)
 
 
 def test_setup_upgrades_an_older_store_s_columns_properties_and_version(spark, config):

@@ -24,7 +24,7 @@ from pt_spark import (
 )
 from pt_spark.store import store_for
 from pt_spark.store.writes import insert_missing
-from tests.helpers import commits_since, table, table_versions
+from tests.helpers import commits_since, rewritten_partitions, table, table_versions
 
 
 def T(hour: int) -> datetime:
@@ -98,6 +98,22 @@ def test_run_ids_increase_and_only_the_latest_run_is_flagged(spark, config, star
         for r in rows.where(F.col("process_name") == name).orderBy("process_run_id").collect()
     ]
     assert flags == [(1, False), (2, False), (3, True)]
+
+
+def test_a_runs_writes_rewrite_only_the_partition_of_latest_runs(spark, config, start, unique):
+    name = unique("bounded rewrites")
+    start(name).change_run_status("completed")
+    before = table_versions(config)
+
+    run = start(name)  # flips the previous run's flag
+    run.set_process_run_low_high_dates(T(1), T(2))
+    run.change_run_status("completed")
+
+    # History (is_latest_run = false) is only ever appended to, so these calls cost the same
+    # however many runs the store holds; an unpartitioned table would rewrite its one big file.
+    rewritten = rewritten_partitions(before, config, "process_tracking")
+    assert rewritten and all(values == {"is_latest_run": "true"} for values in rewritten), rewritten
+    assert run_row(spark, config, run)["is_latest_run"] is True
 
 
 def test_dataset_types_link_sources_and_objects_once(spark, config, start, unique):

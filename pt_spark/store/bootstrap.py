@@ -54,6 +54,8 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
         )
     for key, value in table.properties.items():
         builder = builder.property(key, value)
+    if table.partitioned_by:
+        builder = builder.partitionedBy(*table.partitioned_by)
 
     def create() -> None:
         for attempt in range(_CREATE_ATTEMPTS):

@@ -56,6 +56,7 @@ class TableSpec:
         key: Natural-key columns (unique); for link tables, all their id columns.
         identity: Column filled by Delta's identity generator, if any.
         properties: Delta table properties set at creation.
+        partitioned_by: Partition columns, set at creation (a store made before keeps its layout).
     """
 
     name: str
@@ -63,6 +64,7 @@ class TableSpec:
     key: tuple[str, ...]
     identity: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    partitioned_by: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -155,6 +157,10 @@ TABLES: tuple[TableSpec, ...] = (
         key=("process_id", "process_run_id"),
         identity="process_tracking_id",
         properties=_COMPACTING,
+        # Two partitions: the latest run of each process, and history. A run's start flips its
+        # predecessor's flag and its later changes update it; both rewrite only the small
+        # partition of latest runs, so their cost does not grow with the history.
+        partitioned_by=("is_latest_run",),
     ),
     lookup("process_status_lkup", "process_status"),
     lookup("process_type_lkup", "process_type"),
