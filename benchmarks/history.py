@@ -6,7 +6,8 @@ The rows go straight into the real tracking tables of a store made by ``pt_spark
 ``append`` per table, with every column but the Delta IDENTITY one (``GENERATED ALWAYS``), so Delta
 assigns the ids exactly as it does for the tracker's own MERGEs. The history looks like a store that
 has been in use and compacted: old runs are ``completed``/``failed``, old extracts ``loaded`` or
-``archived``, each table one file written in key order (what OPTIMIZE leaves behind).
+``archived``, each table (each partition of a partitioned one) one file written in key order
+(what OPTIMIZE leaves behind).
 """
 
 from __future__ import annotations

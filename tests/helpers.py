@@ -56,6 +56,19 @@ def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, in
     return changed
 
 
+def partition_columns(config: TrackerConfig, name: str) -> list[str]:
+    """Return a table's partition columns, from the newest ``metaData`` action of its Delta log."""
+    assert config.location is not None
+    log = Path(config.location) / name / "_delta_log"
+    columns: list[str] = []
+    for commit in sorted(log.glob("*.json")):
+        for line in commit.read_text(encoding="utf-8").splitlines():
+            metadata = json.loads(line).get("metaData")
+            if metadata is not None:
+                columns = list(metadata.get("partitionColumns") or [])
+    return columns
+
+
 def rewritten_partitions(before: dict[str, int], config: TrackerConfig, name: str) -> list[dict[str, str]]:
     """Return the partition values of every data file the writes since ``before`` rewrote in ``name``.
 
