@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -16,25 +18,40 @@ def table(spark: SparkSession, config: TrackerConfig, name: str) -> DataFrame:
     return spark.table(f"{config.schema_name}.{name}")
 
 
+def _delta_log(config: TrackerConfig, name: str) -> Path:
+    assert config.location is not None
+    return Path(config.location) / name / "_delta_log"
+
+
+def _latest_version(log: Path) -> int:
+    return max(int(p.stem) for p in log.glob("*.json"))
+
+
+def _actions(commit: Path) -> Iterator[dict[str, Any]]:
+    """Yield the actions (one JSON object per line) of a Delta commit file."""
+    for line in commit.read_text(encoding="utf-8").splitlines():
+        yield json.loads(line)
+
+
 def table_versions(config: TrackerConfig) -> dict[str, int]:
     """Return every table's latest Delta version, read from its ``_delta_log`` folder."""
-    assert config.location is not None
-    versions = {}
-    for spec in TABLES:
-        log = Path(config.location) / spec.name / "_delta_log"
-        versions[spec.name] = max(int(p.stem) for p in log.glob("*.json"))
-    return versions
+    return {spec.name: _latest_version(_delta_log(config, spec.name)) for spec in TABLES}
 
 
-def _is_compaction(config: TrackerConfig, name: str, version: int) -> bool:
+def _is_compaction(commit: Path) -> bool:
     """Whether a commit is an OPTIMIZE (tracker calls never optimize; Delta's auto compaction does)."""
-    assert config.location is not None
-    commit = Path(config.location) / name / "_delta_log" / f"{version:020d}.json"
-    for line in commit.read_text(encoding="utf-8").splitlines():
-        info = json.loads(line).get("commitInfo")
+    for action in _actions(commit):
+        info = action.get("commitInfo")
         if info is not None:
             return bool(info.get("operation") == "OPTIMIZE")
     return False
+
+
+def _writes_since(before: dict[str, int], config: TrackerConfig, name: str) -> list[Path]:
+    """Return the commit files of ``name`` after ``before``, Delta's automatic compactions left out."""
+    log = _delta_log(config, name)
+    commits = (log / f"{version:020d}.json" for version in range(before[name] + 1, _latest_version(log) + 1))
+    return [commit for commit in commits if not _is_compaction(commit)]
 
 
 def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, int]:
@@ -43,29 +60,17 @@ def commits_since(before: dict[str, int], config: TrackerConfig) -> dict[str, in
     Delta's automatic compaction (an ``OPTIMIZE`` commit it adds after a write on the tables that
     have ``delta.autoOptimize.autoCompact``) is not a write of the call, so it is not counted.
     """
-    after = table_versions(config)
-    changed = {}
-    for name in after:
-        writes = [
-            version
-            for version in range(before[name] + 1, after[name] + 1)
-            if not _is_compaction(config, name, version)
-        ]
-        if writes:
-            changed[name] = len(writes)
-    return changed
+    counts = {spec.name: len(_writes_since(before, config, spec.name)) for spec in TABLES}
+    return {name: count for name, count in counts.items() if count}
 
 
 def partition_columns(config: TrackerConfig, name: str) -> list[str]:
     """Return a table's partition columns, from the newest ``metaData`` action of its Delta log."""
-    assert config.location is not None
-    log = Path(config.location) / name / "_delta_log"
     columns: list[str] = []
-    for commit in sorted(log.glob("*.json")):
-        for line in commit.read_text(encoding="utf-8").splitlines():
-            metadata = json.loads(line).get("metaData")
-            if metadata is not None:
-                columns = list(metadata.get("partitionColumns") or [])
+    for commit in sorted(_delta_log(config, name).glob("*.json")):
+        for action in _actions(commit):
+            if "metaData" in action:
+                columns = list(action["metaData"].get("partitionColumns") or [])
     return columns
 
 
@@ -75,18 +80,12 @@ def rewritten_partitions(before: dict[str, int], config: TrackerConfig, name: st
     Read from the ``remove`` actions of the table's commits (Delta's compactions left out): which
     files a MERGE had to rewrite, the cost that grows when a table keeps everything in one file.
     """
-    assert config.location is not None
-    log = Path(config.location) / name / "_delta_log"
-    after = max(int(p.stem) for p in log.glob("*.json"))
-    rewritten = []
-    for version in range(before[name] + 1, after + 1):
-        if _is_compaction(config, name, version):
-            continue
-        for line in (log / f"{version:020d}.json").read_text(encoding="utf-8").splitlines():
-            removed = json.loads(line).get("remove")
-            if removed is not None:
-                rewritten.append(dict(removed.get("partitionValues") or {}))
-    return rewritten
+    return [
+        dict(action["remove"].get("partitionValues") or {})
+        for commit in _writes_since(before, config, name)
+        for action in _actions(commit)
+        if "remove" in action
+    ]
 
 
 # --- seeding: rows that ProcessTracker normally registers, written with the store's own writers ---
