@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import reduce
-from typing import Any
+from functools import partial, reduce
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
 from pt_spark.store.reads import system_ids
 from pt_spark.store.store import Store
-from pt_spark.store.writes import merge_rows
+from pt_spark.store.writes import merge_rows, side_by_side
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
 _BLOCKING_PARENT = (RUNNING, FAILED, ON_HOLD)
@@ -38,11 +41,11 @@ OTHER_STATUS = "other"
 
 @dataclass(frozen=True)
 class StartState:
-    """What starting a run reads, in one Spark job.
+    """What starting a run reads (see ``read_start_state``).
 
     Attributes:
         process: The ``process`` row (None if the process is new).
-        recent: The latest runs of the process, newest first.
+        recent: The latest run of the process, and when it failed the runs before it, newest first.
         parent_statuses: Status of each parent process's latest run.
         name_taken: Whether another run already has the requested run name.
         actor_id: Id of the requested actor, if it exists.
@@ -73,7 +76,7 @@ def _status_names(store: Store) -> dict[int, str]:
 
 
 def _row(
-    kind: str, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None
+    kind: Any, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None
 ) -> list[Any]:
     def typed(value: Any, spark_type: str) -> Any:
         return (F.lit(None) if value is None else F.col(value) if isinstance(value, str) else value).cast(
@@ -81,7 +84,7 @@ def _row(
         )
 
     return [
-        F.lit(kind).alias("kind"),
+        (F.lit(kind) if isinstance(kind, str) else kind).alias("kind"),
         typed(id_column, "long").alias("id"),
         typed(run_id, "long").alias("run_id"),
         typed(status, "string").alias("status"),
@@ -92,13 +95,12 @@ def _row(
 def read_start_state(
     store: Store, process_name: str, run_name: str | None, actor_name: str | None, window: int
 ) -> StartState:
-    """Read the process, its recent runs, its parents' latest runs, name clash and actor: one job.
+    """Read the process, its recent runs, its parents' latest runs, name clash and actor.
 
-    Run statuses are read as ids and named from the remembered system status ids, so the job
-    joins no lookup table. Once a start has seen the process, its id is remembered and the runs
-    are read by that literal id (data skipping on ``process_id``); the same job reads the process
-    row, and a remembered id it contradicts (the process was deleted and re-created) is dropped
-    and the state read again.
+    Run statuses are read as ids and named from the remembered system status ids, so no lookup
+    table is joined. Once a start has seen the process, its id is remembered and the runs are
+    read by that literal id; the same read fetches the process row, and a remembered id it
+    contradicts (the process was deleted and re-created) is dropped and the state read again.
     """
     known = store.process_ids.get(process_name)
     state = _read_state(store, process_name, known, run_name, actor_name, window)
@@ -112,6 +114,10 @@ def read_start_state(
     return state
 
 
+def _collect(frames: list[DataFrame]) -> list[dict[str, Any]]:
+    return [row.asDict() for row in reduce(lambda a, b: a.unionByName(b), frames).collect()]
+
+
 def _read_state(
     store: Store,
     process_name: str,
@@ -120,35 +126,57 @@ def _read_state(
     actor_name: str | None,
     window: int,
 ) -> StartState:
+    """Read the start rules' inputs in two side-by-side queries, and earlier runs only if needed.
+
+    One query reads the ``process`` row and the actor; the other reads, in one scan of the latest
+    runs partition of ``process_tracking``, the latest run of the process and of each parent (and
+    the run name clash). A run of earlier runs is read only when the latest run failed, the one
+    case where a streak of failures can put the new run on hold.
+    """
     process = store.read("process").where(F.col("process_name") == F.lit(process_name))
     runs = store.read("process_tracking")
     dependencies = store.read("process_dependency")
     if process_id is None:
-        own = runs.join(process.select("process_id"), "process_id")
+        own = process.select("process_id")
         parents = dependencies.join(
             process.select(F.col("process_id").alias("child_process_id")), "child_process_id"
         )
     else:
-        own = runs.where(F.col("process_id") == F.lit(process_id))
+        own = store.spark.range(1).select(F.lit(process_id).cast("long").alias("process_id"))
         parents = dependencies.where(F.col("child_process_id") == F.lit(process_id))
-    parent_runs = runs.where(F.col("is_latest_run")).join(
-        parents, runs["process_id"] == parents["parent_process_id"]
+    wanted = own.select("process_id", F.lit("recent").alias("kind")).unionByName(
+        parents.select(F.col("parent_process_id").alias("process_id"), F.lit("parent").alias("kind"))
     )
-    frames = [
-        process.select(*_row("process", "process_id", text=F.to_json(F.struct(*_PROCESS_FIELDS)))),
-        own.orderBy(F.col("process_run_id").desc())
-        .limit(window)
-        .select(*_row("recent", run_id="process_run_id", status="process_status_id")),
-        parent_runs.select(*_row("parent", status="process_status_id")),
-    ]
+    latest = runs.where(F.col("is_latest_run")).join(wanted, "process_id")
+    about_runs = [latest.select(*_row(F.col("kind"), run_id="process_run_id", status="process_status_id"))]
     if run_name is not None:
         clash = runs.where(F.col("process_run_name") == F.lit(run_name)).limit(1)
-        frames.append(clash.select(*_row("name")))
+        about_runs.append(clash.select(*_row("name")))
+    registration = F.to_json(F.struct(*_PROCESS_FIELDS))
+    about_process = [process.select(*_row("process", "process_id", text=registration))]
     if actor_name is not None:
         actor = store.read("actor_lkup").where(F.col("actor_name") == F.lit(actor_name))
-        frames.append(actor.select(*_row("actor", "actor_id")))
-    rows = [row.asDict() for row in reduce(lambda a, b: a.unionByName(b), frames).collect()]
-    return _state_from_rows(rows, _status_names(store))
+        about_process.append(actor.select(*_row("actor", "actor_id")))
+    process_rows, run_rows = side_by_side(partial(_collect, about_process), partial(_collect, about_runs))
+    names = _status_names(store)
+    state = _state_from_rows(process_rows + run_rows, names)
+    if window > 1 and state.recent and state.recent[0]["process_status_name"] == FAILED:
+        assert state.process is not None
+        latest = state.recent[0]["process_run_id"]
+        earlier = _earlier_runs(store, int(state.process["process_id"]), latest, window)
+        state = replace(state, recent=state.recent[:1] + _state_from_rows(earlier, names).recent)
+    return state
+
+
+def _earlier_runs(store: Store, process_id: int, latest_run_id: int, window: int) -> list[dict[str, Any]]:
+    """Read the ``window - 1`` runs before the latest one (newest first)."""
+    earlier = (
+        store.read("process_tracking")
+        .where((F.col("process_id") == F.lit(process_id)) & (F.col("process_run_id") < F.lit(latest_run_id)))
+        .orderBy(F.col("process_run_id").desc())
+        .limit(window - 1)
+    )
+    return _collect([earlier.select(*_row("recent", run_id="process_run_id", status="process_status_id"))])
 
 
 def _state_from_rows(rows: list[dict[str, Any]], names: dict[int, str]) -> StartState:

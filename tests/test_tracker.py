@@ -428,6 +428,19 @@ def test_max_concurrent_failures_comes_from_the_config(spark, config, unique):
         ProcessTracker(spark=spark, process_name=name, config=strict)
 
 
+def test_only_failures_in_a_row_count_towards_on_hold(spark, config, start, unique):
+    """A completed run breaks the streak: the start reads earlier runs only after a failure."""
+    name = unique("streak")
+    for status in ("failed", "failed", "completed", "failed", "failed"):
+        start(name).change_run_status(status)
+    run = start(name)  # two failures in a row, not three
+    assert run.status == "running"
+    run.change_run_status("failed")
+    with pytest.raises(ProcessOnHold):
+        start(name)  # the third failure in a row
+    assert statuses(spark, config, name)[-4:] == ["failed", "failed", "failed", "on hold"]
+
+
 def add_dependency(spark, config, parent: str, child: str) -> None:
     ids = {
         r.process_name: r.process_id
