@@ -64,7 +64,7 @@ QUICK = Plan(
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller history, fewer repetitions (~13 min)")
+    parser.add_argument("--quick", action="store_true", help="smaller history, fewer repetitions (~11 min)")
     parser.add_argument("--out", default=str(RESULTS), help=f"JSON results file (default {RESULTS})")
     parser.add_argument("--reps", type=int, help="repetitions per measurement (default 5, quick 3)")
     parser.add_argument("--tracked-runs", type=int, help="call-by-call runs before the small-files test")

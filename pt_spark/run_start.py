@@ -130,8 +130,8 @@ def _read_state(
 
     One query reads the ``process`` row and the actor; the other reads, in one scan of the latest
     runs partition of ``process_tracking``, the latest run of the process and of each parent (and
-    the run name clash). A run of earlier runs is read only when the latest run failed, the one
-    case where a streak of failures can put the new run on hold.
+    the run name clash). Earlier runs are read only when the latest run failed, the one case
+    where a streak of failures can put the new run on hold.
     """
     process = store.read("process").where(F.col("process_name") == F.lit(process_name))
     runs = store.read("process_tracking")
@@ -162,8 +162,8 @@ def _read_state(
     state = _state_from_rows(process_rows + run_rows, names)
     if window > 1 and state.recent and state.recent[0]["process_status_name"] == FAILED:
         assert state.process is not None
-        latest = state.recent[0]["process_run_id"]
-        earlier = _earlier_runs(store, int(state.process["process_id"]), latest, window)
+        latest_run_id = state.recent[0]["process_run_id"]
+        earlier = _earlier_runs(store, int(state.process["process_id"]), latest_run_id, window)
         state = replace(state, recent=state.recent[:1] + _state_from_rows(earlier, names).recent)
     return state
 
