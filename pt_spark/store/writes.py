@@ -228,7 +228,7 @@ def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 
 def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
-    """Run two independent writes (to different tables) at once; return both results."""
+    """Run two independent statements at once (writes to different tables, or reads); return both."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         first_future, second_future = pool.submit(first), pool.submit(second)
         return first_future.result(), second_future.result()
