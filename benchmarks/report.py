@@ -249,8 +249,8 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
         "",
         f"History: `{small}` = {sizes[small]['runs']:,} runs / {sizes[small]['extracts']:,} extracts, "
         f"`{large}` = {sizes[large]['runs']:,} runs / {sizes[large]['extracts']:,} extracts; "
-        f"{meta['reps']} repetitions (medians); small files after {sizes.get('tracked_runs', 0)} "
-        "tracked runs.",
+        f"{meta['reps']} repetitions (medians; each finder timed {meta.get('finder_rounds', 1)} "
+        f"times per repetition); small files after {sizes.get('tracked_runs', 0)} tracked runs.",
         "",
         f"Summary: **{results['summary']['PASS']} PASS, {results['summary']['FAIL']} FAIL, "
         f"{results['summary']['ERROR']} ERROR**.",

@@ -50,9 +50,19 @@ class Plan:
     reps: int
     tracked_runs: int
     bulk_extracts: int = 100
+    #: How often each finder is timed per repetition. Finders are sub-second reads measured beside
+    #: the small-files writer, so one sample swings up to 4x; more samples steady their median.
+    finder_rounds: int = 1
 
 
-FULL = Plan("full", HistorySize(1_000, 1_000), HistorySize(100_000, 1_000_000), reps=5, tracked_runs=300)
+FULL = Plan(
+    "full",
+    HistorySize(1_000, 1_000),
+    HistorySize(100_000, 1_000_000),
+    reps=5,
+    tracked_runs=300,
+    finder_rounds=3,
+)
 QUICK = Plan(
     "quick",
     HistorySize(100, 100, processes=20, locations=10),
@@ -68,6 +78,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(RESULTS), help=f"JSON results file (default {RESULTS})")
     parser.add_argument("--reps", type=int, help="repetitions per measurement (default 5, quick 3)")
     parser.add_argument("--tracked-runs", type=int, help="call-by-call runs before the small-files test")
+    parser.add_argument(
+        "--finder-rounds", type=int, help="times each finder is timed per repetition (default 3, quick 1)"
+    )
     parser.add_argument(
         "--sizes",
         metavar="R,E,R,E",
@@ -94,6 +107,8 @@ def _plan(arguments: argparse.Namespace) -> Plan:
         plan = replace(plan, reps=arguments.reps)
     if arguments.tracked_runs is not None:
         plan = replace(plan, tracked_runs=arguments.tracked_runs)
+    if arguments.finder_rounds:
+        plan = replace(plan, finder_rounds=arguments.finder_rounds)
     if arguments.sizes:
         small_runs, small_extracts, large_runs, large_extracts = (int(v) for v in arguments.sizes.split(","))
         plan = replace(
@@ -192,13 +207,13 @@ def _warm_up_and_floors(benches: list[StoreBench], clock: Clock) -> None:
         bench.floor_samples.clear()
 
 
-def _measure(benches: list[StoreBench], reps: int, clock: Clock) -> None:
-    for rep in range(reps):
+def _measure(benches: list[StoreBench], plan: Plan, clock: Clock) -> None:
+    for rep in range(plan.reps):
         for bench in benches:
-            clock.say(f"repetition {rep + 1}/{reps} on '{bench.label}'")
+            clock.say(f"repetition {rep + 1}/{plan.reps} on '{bench.label}'")
             bench.measure_floors()
             bench.calls()
-            bench.finders()
+            bench.finders(rounds=plan.finder_rounds)
 
 
 def _results(
@@ -224,6 +239,7 @@ def _results(
         "meta": {
             "mode": plan.mode,
             "reps": plan.reps,
+            "finder_rounds": plan.finder_rounds,
             "sizes": {
                 SMALL: {"runs": plan.small.runs, "extracts": plan.small.extracts},
                 LARGE: {"runs": plan.large.runs, "extracts": plan.large.extracts},
@@ -288,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             clock.say("no store could be built; see the errors above")
             return 1
         _warm_up_and_floors(built, clock)
-        _measure(built, plan.reps, clock)
+        _measure(built, plan, clock)
         small_figures: dict[str, Any] | None = None
         small_errors: list[dict[str, str]] = []
         if plan.tracked_runs > 0:

@@ -404,12 +404,14 @@ class StoreBench:
             record,
         )
 
-    def finders(self, record: bool = True) -> None:
-        """Every finder once (collected), measured like the calls."""
+    def finders(self, record: bool = True, rounds: int = 1) -> None:
+        """Every finder (collected), ``rounds`` times in turn, measured like the calls."""
         if self.run is None:
             return
-        for name, call in finder_calls(self.run, self.bulk_path, self.bulk_status).items():
-            self.measure(name, call, record)
+        calls = finder_calls(self.run, self.bulk_path, self.bulk_status)
+        for _ in range(rounds):
+            for name, call in calls.items():
+                self.measure(name, call, record)
 
 
 __all__ = [
