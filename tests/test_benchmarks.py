@@ -1,0 +1,201 @@
+"""The benchmark's own logic: how it judges figures, counts commits and files, and plans a run.
+
+``make bench`` itself takes most of an hour, so the suite checks the parts whose mistakes would
+print a wrong PASS/FAIL: the verdicts on hand-made figures, and the commit/file counters against
+a real Delta table and Delta's own ``DESCRIBE HISTORY`` / ``DESCRIBE DETAIL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+
+from benchmarks.probes import commits_between, data_files, versions
+from benchmarks.report import evaluate, lines, markdown, update_readme
+from benchmarks.run import FULL, QUICK, _arguments, _plan
+from benchmarks.scenario import CHANGE_CALLS, FINDERS
+
+SMALL, LARGE = "small", "large"
+START = "start of an existing process"
+STATUS = "change_run_status"
+FINDER = "find_process_contacts"
+
+
+def _measured(seconds: float, tables: dict[str, int] | None = None) -> dict[str, Any]:
+    """One call's figures on one store, as the benchmark records them."""
+    commits = tables or {}
+    return {
+        "median_s": seconds,
+        "median_cpu_s": seconds,
+        "samples_s": [seconds],
+        "tables": sorted(commits),
+        "max_commits": commits,
+        "auto_compactions": {},
+        "spark_jobs": [6],
+    }
+
+
+def _results(small: dict[str, Any], large: dict[str, Any], finders_files: float = 1.0) -> dict[str, Any]:
+    """Figures for every call: each call at 1 s per changed table unless overridden."""
+
+    def store(overrides: dict[str, Any]) -> dict[str, Any]:
+        calls = {name: _measured(1.0, {"process_tracking": 1}) for name in CHANGE_CALLS}
+        calls.update({name: _measured(0.5) for name in FINDERS})
+        calls.update(overrides)
+        return calls
+
+    floor = {"median_s": 1.0, "median_cpu_s": 1.0, "rows": 1000, "spark_jobs": [6]}
+    floors = {table: dict(floor) for table in ("process_tracking", "process", "extract_tracking")}
+    compare = {"small_files": {"median_s": finders_files}, "compacted": {"median_s": 1.0}}
+    return {
+        "meta": {},
+        "floors": {SMALL: floors, LARGE: {table: dict(floor) for table in floors}},
+        "calls": {SMALL: store(small), LARGE: store(large)},
+        "small_files": {"finders": {name: compare for name in FINDERS}, "files": {}},
+        "errors": [],
+    }
+
+
+def _row(rows: list[dict[str, Any]], name: str, key: str = "call") -> dict[str, Any]:
+    return next(row for row in rows if row[key] == name)
+
+
+def test_calls_within_their_targets_pass_every_line() -> None:
+    results = evaluate(_results({}, {}), SMALL, LARGE)
+
+    calls, finders = len(CHANGE_CALLS), len(FINDERS)
+    judged = (calls + finders) + calls + (calls + finders) + finders  # commits, per call, growth, files
+    assert results["summary"] == {"PASS": judged, "FAIL": 0, "ERROR": 0}
+    assert all(line.startswith(("PASS", "info", "summary")) for line in lines(results, SMALL, LARGE))
+
+
+def test_a_start_over_twice_its_floor_fails_and_the_others_still_pass() -> None:
+    slow = _measured(2.1, {"process_tracking": 1})
+    results = evaluate(_results({START: slow}, {}), SMALL, LARGE)
+
+    start = _row(results["per_call"], START)
+    assert start["time_result"] == "FAIL"
+    assert start["sizes"][SMALL]["ratio"] == pytest.approx(2.1)
+    assert start["commit_result"] == "PASS"
+    assert _row(results["per_call"], STATUS)["time_result"] == "PASS"
+    assert results["summary"]["FAIL"] == 1  # growth is large / small = 1 s / 2.1 s: it passes
+
+
+def test_the_budget_is_the_sum_of_the_floors_of_the_changed_tables() -> None:
+    two_tables = _measured(2.9, {"process_tracking": 1, "process": 1})  # 1.45 x (1 s + 1 s)
+    results = evaluate(_results({STATUS: two_tables}, {STATUS: two_tables}), SMALL, LARGE)
+
+    row = _row(results["per_call"], STATUS)
+    assert row["sizes"][SMALL]["floor_s"] == pytest.approx(2.0)
+    assert row["time_result"] == "PASS"
+
+
+def test_two_commits_to_one_table_fail_the_commit_line() -> None:
+    twice = _measured(1.0, {"process_tracking": 2})
+    results = evaluate(_results({}, {STATUS: twice}), SMALL, LARGE)
+
+    row = _row(results["per_call"], STATUS)
+    assert row["commit_result"] == "FAIL"
+    assert row["commits"] == {"process_tracking": 2}
+
+
+def test_a_finder_that_commits_fails_and_finders_have_no_time_target() -> None:
+    writing = _measured(5.0, {"process": 1})
+    results = evaluate(_results({FINDER: writing}, {}), SMALL, LARGE)
+
+    row = _row(results["per_call"], FINDER)
+    assert (row["commit_result"], row["time_result"]) == ("FAIL", "info")
+
+
+def test_growth_judges_large_over_small_with_a_looser_target_for_finders() -> None:
+    results = evaluate(
+        _results({FINDER: _measured(0.5)}, {FINDER: _measured(0.95), STATUS: _measured(1.6, {"process": 1})}),
+        SMALL,
+        LARGE,
+    )
+
+    finder = _row(results["growth"], FINDER)
+    assert finder["ratio"] == pytest.approx(1.9)
+    assert (finder["target_x"], finder["result"]) == (2.0, "PASS")
+    change = _row(results["growth"], STATUS)
+    assert (change["target_x"], change["result"]) == (1.5, "FAIL")
+
+
+def test_small_files_compare_with_the_compacted_twin() -> None:
+    results = evaluate(_results({}, {}, finders_files=1.6), SMALL, LARGE)
+
+    assert {row["result"] for row in results["small_files_table"]} == {"FAIL"}
+    assert results["summary"]["FAIL"] == len(FINDERS)
+
+
+def test_a_call_that_raised_is_an_error_not_a_pass() -> None:
+    broken = {"median_s": None, "samples_s": [], "errors": ["boom"]}
+    results = evaluate(_results({START: broken}, {START: broken}), SMALL, LARGE)
+
+    row = _row(results["per_call"], START)
+    assert (row["commit_result"], row["time_result"]) == ("ERROR", "ERROR")
+    assert results["summary"]["ERROR"] >= 3  # commits, per call, growth
+
+
+def test_the_readme_section_between_the_markers_is_replaced(tmp_path: Path) -> None:
+    results = evaluate(_results({}, {}), SMALL, LARGE)
+    results["meta"] = {
+        "date": "2026-11-26 10:00",
+        "mode": "full",
+        "wall_s": 60.0,
+        "reps": 5,
+        "finder_rounds": 3,
+        "sizes": {
+            SMALL: {"runs": 1, "extracts": 1},
+            LARGE: {"runs": 100, "extracts": 100},
+            "tracked_runs": 3,
+        },
+        "machine": {key: "?" for key in ("cpus", "platform", "python", "pyspark", "delta_spark")}
+        | {"load_start": "?", "load_end": "?"},
+    }
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n", encoding="utf-8")
+
+    assert update_readme(str(readme), markdown(results, SMALL, LARGE))
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith(
+        "<!-- results:end -->\noutro\n"
+    )
+    assert "old" not in text and "each finder timed 3 times per repetition" in text
+    bare = tmp_path / "bare.md"
+    bare.write_text("no markers\n", encoding="utf-8")
+    assert not update_readme(str(bare), "section")
+    assert bare.read_text(encoding="utf-8") == "no markers\n"
+
+
+def test_the_plans_and_their_overrides() -> None:
+    assert (FULL.reps, FULL.tracked_runs, FULL.finder_rounds) == (5, 300, 3)
+    assert (QUICK.reps, QUICK.finder_rounds) == (3, 1)
+    plan = _plan(_arguments(["--quick", "--reps", "2", "--finder-rounds", "4", "--sizes", "1,2,3,4"]))
+    assert (plan.mode, plan.reps, plan.finder_rounds) == ("quick", 2, 4)
+    assert (plan.small.runs, plan.small.extracts, plan.large.runs, plan.large.extracts) == (1, 2, 3, 4)
+
+
+def test_commit_and_file_counters_agree_with_delta(spark: SparkSession, tmp_path: Path) -> None:
+    """The benchmark reads ``_delta_log`` directly; Delta's own history and detail must agree."""
+    table = "counted"
+    path = str(tmp_path / table)
+    spark.range(3).selectExpr("id", "'a' AS v").write.format("delta").save(path)
+    spark.range(3, 5).selectExpr("id", "'b' AS v").write.format("delta").mode("append").save(path)
+    before = versions(str(tmp_path), [table])
+    source = spark.createDataFrame([(1, "c")], "id long, v string")
+    delta = DeltaTable.forPath(spark, path)
+    delta.alias("t").merge(source.alias("s"), "t.id = s.id").whenMatchedUpdate(set={"v": "s.v"}).execute()
+    delta.optimize().executeCompaction()
+    after = versions(str(tmp_path), [table])
+
+    commits = commits_between(str(tmp_path), before, after)
+    history = [row["operation"] for row in delta.history().orderBy("version").collect()]
+    assert history[-2:] == ["MERGE", "OPTIMIZE"]
+    assert (commits.writes, commits.compactions) == ({table: 1}, {table: 1})
+    assert after[table] - before[table] == 2
+    assert data_files(str(tmp_path), table) == delta.detail().collect()[0]["numFiles"] == 1
