@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial, reduce
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from pyspark.sql import functions as F
 
@@ -215,7 +215,29 @@ def decide(state: StartState, process_name: str, max_failures: int, run_name: st
     return ON_HOLD if len(failures) >= max_failures else RUNNING
 
 
+def _unless_name_taken(store: Store, run_name: str) -> Callable[[DataFrame], DataFrame]:
+    """Return a MERGE source guard that drops every source row once ``run_name`` is in use.
+
+    The run name is unique across all processes, so the pre-MERGE read cannot settle it for two
+    processes starting at once. The guard reads ``process_tracking`` inside the statement (after
+    its transaction began), and a writer that commits the name later conflicts with it (both
+    write the partition of latest runs), so the retried statement sees the name.
+    """
+
+    def guard(source: DataFrame) -> DataFrame:
+        taken = store.read("process_tracking").where(F.col("process_run_name") == F.lit(run_name)).limit(1)
+        return source.join(taken.select(F.lit(1).alias("_taken")), on=F.lit(True), how="left_anti")
+
+    return guard
+
+
 def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> None:
+    """Demote the previous latest run and insert ``new_row``, in one MERGE.
+
+    A key ``(process_id, process_run_id)`` taken by then inserts nothing (its writer already
+    demoted the previous run); a run name taken by then drops both rows.
+    """
+    run_name = new_row["process_run_name"]
     rows = [new_row]
     if previous_run_id is not None:
         rows.append(
@@ -233,6 +255,7 @@ def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int |
         assignments={"is_latest_run": F.lit(False)},
         insert_when=F.col("s.is_latest_run"),
         prune=("process_id",),
+        guard=None if run_name is None else _unless_name_taken(store, run_name),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pyspark.sql import functions as F
 
-from pt_spark import ProcessRunRefused, ProcessTracker
+from pt_spark import InvalidInput, ProcessRunRefused, ProcessTracker
 from tests.helpers import table
 
 pytestmark = pytest.mark.slow
@@ -82,3 +82,34 @@ def test_counts_set_concurrently_on_two_runs_add_up_exactly(spark, config, uniqu
         table(spark, config, "process").where(F.col("process_name") == name).collect()[0].total_record_count
     )
     assert total == 330
+
+
+def test_two_processes_starting_with_one_run_name_leave_one_run_of_that_name(spark, config, unique):
+    """The run name is unique across processes: the loser writes nothing, its last run stays latest."""
+    names = [unique("name-race-a"), unique("name-race-b")]
+    run_name = unique("nightly")
+    for name in names:
+        ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config).change_run_status(
+            "completed"
+        )
+
+    def start(name: str) -> Callable[[], ProcessTracker]:
+        return lambda: ProcessTracker(
+            spark=spark, process_name=name, process_type="Load", process_run_name=run_name, config=config
+        )
+
+    results = run_together(start(names[0]), start(names[1]))
+    started = [r for r in results if isinstance(r, ProcessTracker)]
+    refused = [r for r in results if isinstance(r, InvalidInput)]
+    assert len(started) == 1 and len(refused) == 1, results
+    assert "already exists" in str(refused[0])
+
+    runs = (
+        table(spark, config, "process_tracking")
+        .join(table(spark, config, "process"), "process_id")
+        .where(F.col("process_name").isin(names))
+        .select("process_name", "process_run_id", "is_latest_run", "process_run_name")
+    )
+    assert runs.where(F.col("process_run_name") == run_name).count() == 1
+    loser = names[1 - results.index(started[0])]
+    assert [tuple(r)[1:] for r in runs.where(F.col("process_name") == loser).collect()] == [(1, True, None)]

@@ -62,10 +62,18 @@ def _columns_of(rows: Sequence[Row]) -> list[str]:
 
 
 Clauses = Callable[[DeltaMergeBuilder, list[str]], DeltaMergeBuilder]
+#: Narrows the source DataFrame inside the statement (see ``merge_rows``'s ``guard``).
+Guard = Callable[["DataFrame"], "DataFrame"]
 
 
 def _merge(
-    store: Store, table: str, rows: Sequence[Row], condition: Column, clauses: Clauses, what: str
+    store: Store,
+    table: str,
+    rows: Sequence[Row],
+    condition: Column,
+    clauses: Clauses,
+    what: str,
+    guard: Guard | None = None,
 ) -> None:
     """Run one MERGE of ``rows`` (as source ``s``) into ``table`` (``t``) under the conflict retry.
 
@@ -76,6 +84,7 @@ def _merge(
         condition: The match condition.
         clauses: Adds the WHEN clauses to the builder, given the source columns.
         what: A description for logs and the final error.
+        guard: Applied to the source DataFrame each time the statement is (re)built.
     """
     if not rows:
         return
@@ -83,6 +92,8 @@ def _merge(
 
     def merge() -> None:
         source = source_frame(store, table, rows, columns)
+        if guard is not None:
+            source = guard(source)
         builder = store.delta(table).alias("t").merge(source.alias("s"), condition)
         clauses(builder, columns).execute()
 
@@ -175,6 +186,7 @@ def merge_rows(
     assignments: Mapping[str, Column | str],
     insert_when: Column,
     prune: Sequence[str] = (),
+    guard: Guard | None = None,
 ) -> None:
     """Update some rows and insert others in ONE MERGE (one Delta transaction).
 
@@ -187,6 +199,9 @@ def merge_rows(
         assignments: ``{column: expression}`` for the updates.
         insert_when: Which unmatched source rows are inserted (all their columns).
         prune: Columns whose values in ``rows`` bound the target files read.
+        guard: Narrows the source inside the statement, for a rule that needs the table's
+            current rows (e.g. drop every source row when a name is taken). It is rebuilt on
+            each retry, so it sees the rows a conflicting writer committed.
     """
     _merge(
         store,
@@ -197,6 +212,7 @@ def merge_rows(
             condition=update_when, set=dict(assignments)
         ).whenNotMatchedInsert(condition=insert_when, values=_from_source(columns)),
         f"merging into {table}",
+        guard,
     )
 
 
