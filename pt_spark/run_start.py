@@ -10,6 +10,8 @@ the previous latest run and inserts the new one only if that key is still free; 
 (``process_run_uuid``) read back afterwards tells whether this caller's row won. A caller that
 decided on a stale view, or lost a race, finds someone else's row there, decides again on fresh
 data, and is refused. Delta's own conflict detection makes the MERGE of a racing writer retry.
+A run name (unique across processes) is checked again inside the MERGE, which writes nothing
+once another run has the name.
 """
 
 from __future__ import annotations
@@ -218,10 +220,11 @@ def decide(state: StartState, process_name: str, max_failures: int, run_name: st
 def _unless_name_taken(store: Store, run_name: str) -> Callable[[DataFrame], DataFrame]:
     """Return a MERGE source guard that drops every source row once ``run_name`` is in use.
 
-    The run name is unique across all processes, so the pre-MERGE read cannot settle it for two
-    processes starting at once. The guard reads ``process_tracking`` inside the statement (after
-    its transaction began), and a writer that commits the name later conflicts with it (both
-    write the partition of latest runs), so the retried statement sees the name.
+    The run name is unique across all processes, so the read before the MERGE cannot settle it
+    for two processes starting at once. The guard is part of the statement: it reads
+    ``process_tracking`` when the MERGE runs, and a writer that commits the name while it runs
+    conflicts with it (both write the partition of latest runs), so the retried statement sees
+    the name. An emptied MERGE commits nothing.
     """
 
     def guard(source: DataFrame) -> DataFrame:
