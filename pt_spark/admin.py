@@ -36,10 +36,10 @@ from pt_spark.config import TrackerConfig
 from pt_spark.errors import InvalidInput, NotFound, ProtectedRowError
 from pt_spark.run_admin import latest_runs, release_hold, store_from
 from pt_spark.store.defaults import is_system_row
-from pt_spark.store.reads import find_keys, key_of
+from pt_spark.store.reads import create_missing, find_keys, key_of
 from pt_spark.store.schema import spec
 from pt_spark.store.store import Store
-from pt_spark.store.writes import delete_rows, insert_missing, merge_update
+from pt_spark.store.writes import delete_rows, from_source, merge_update
 from pt_spark.validation import clean_name, optional_name
 
 if TYPE_CHECKING:
@@ -136,8 +136,8 @@ def _locate(store: Store, request: _Request, found: Mapping[str, int]) -> dict[s
     if request.topic.is_link:
         row = _link_key(store, request, found)
     else:
-        identity = spec(request.topic.table).identity
-        row = {str(identity): found[_SELF]} if _SELF in found else None
+        id_column = spec(request.topic.table).id_column
+        row = {str(id_column): found[_SELF]} if _SELF in found else None
     if row is None:
         raise NotFound(f"{request.describe()} not found")
     return row
@@ -226,7 +226,10 @@ def create(
         return False
     if topic_.acyclic:
         _check_acyclic(store, topic_, row, request)
-    insert_missing(store, topic_.table, [row])
+    created = create_missing(store, topic_.table, [row])
+    if not created.won and spec(topic_.table).id_column is not None:
+        log.info("%s was created by a concurrent call; nothing written", request.describe())
+        return False
     log.info("created %s", request.describe())
     return True
 
@@ -288,8 +291,7 @@ def update(
     changes = {column: found[column] for column in values} | request.columns
     if rename:
         changes[str(topic_.name_column)] = new_name
-    assignments = {column: F.col(f"s.{column}") for column in changes}
-    merge_update(store, topic_.table, [{**on, **changes}], on=list(on), assignments=assignments)
+    merge_update(store, topic_.table, [{**on, **changes}], on=list(on), assignments=from_source(*changes))
     log.info("updated %s: %s", request.describe(), sorted(changes))
 
 

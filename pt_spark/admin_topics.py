@@ -310,10 +310,10 @@ def _chain(
         table_spec = spec(table)
         rows = store.read(table).where(F.col(table_spec.key[-1]) == F.lit(names[option]))
         if frame is None:
-            frame = rows.select(F.col(str(table_spec.identity)).alias("id"))
+            frame = rows.select(F.col(str(table_spec.id_column)).alias("id"))
         else:
             step = rows.select(
-                F.col(table_spec.key[0]).alias("parent"), F.col(str(table_spec.identity)).alias("next")
+                F.col(table_spec.key[0]).alias("parent"), F.col(str(table_spec.id_column)).alias("next")
             )
             frame = frame.join(step, F.col("id") == F.col("parent")).select(F.col("next").alias("id"))
     assert frame is not None

@@ -53,7 +53,7 @@ class TrackerConfig(BaseModel):
     location: str | None = None
     max_concurrent_failures: int = Field(default=3, ge=1)
     log_level: str = "WARNING"
-    retry_attempts: int = Field(default=6, ge=1)
+    retry_attempts: int = Field(default=10, ge=1)
 
     @field_validator("catalog", "location", mode="before")
     @classmethod
@@ -87,6 +87,10 @@ class TrackerConfig(BaseModel):
         """Return the quoted ``catalog.schema`` (or ``schema``) that holds the tables."""
         parts = [self.catalog, self.schema_name] if self.catalog else [self.schema_name]
         return ".".join(f"`{part}`" for part in parts)
+
+    def table(self, name: str) -> str:
+        """Return the quoted, fully qualified name of tracking table ``name``."""
+        return f"{self.namespace}.`{name}`"
 
 
 def _packaged_default_file() -> Path:

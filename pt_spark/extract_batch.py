@@ -35,8 +35,9 @@ from pt_spark.locations import (
     set_file_count,
     split_authority,
 )
-from pt_spark.store.reads import ensure_rows
-from pt_spark.store.writes import in_parallel, insert_missing, merge_update, upsert
+from pt_spark.store.reads import create_missing, ensure_rows
+from pt_spark.store.schema import link_tables_keyed_by
+from pt_spark.store.writes import from_source, in_parallel, merge_update, upsert
 from pt_spark.validation import clean_name, optional_name, positive_id
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _REGISTERED_STATUS = "ready"
+#: Link tables whose key names the extract (a new extract has none of their rows yet).
+KEYED_BY_EXTRACT = link_tables_keyed_by("extract_id", "extract_tracking_id")
 
 
 def lineage_links(
@@ -89,13 +92,19 @@ def run_links(process_tracking_id: int, extract_ids: Sequence[int], status_id: i
     ]
 
 
-def write_status(store: Store, process_tracking_id: int, extract_ids: Sequence[int], status_id: int) -> None:
+def write_status(
+    store: Store, process_tracking_id: int, locations: Mapping[int, int], status_id: int
+) -> None:
     """Set the status of extracts and of their links to the run: one MERGE per table, in parallel.
 
-    A missing run link is created (the extract becomes associated with the run).
+    ``locations`` maps each extract id to its location id (which names its write bucket). A
+    missing run link is created (the extract becomes associated with the run).
     """
-    extracts = [{"extract_id": extract_id, "extract_status_id": status_id} for extract_id in extract_ids]
-    links = run_links(process_tracking_id, extract_ids, status_id)
+    extracts = [
+        {"extract_id": extract_id, "extract_location_id": location_id, "extract_status_id": status_id}
+        for extract_id, location_id in locations.items()
+    ]
+    links = run_links(process_tracking_id, list(locations), status_id)
     in_parallel(
         [
             lambda: merge_update(
@@ -103,7 +112,7 @@ def write_status(store: Store, process_tracking_id: int, extract_ids: Sequence[i
                 "extract_tracking",
                 extracts,
                 on=["extract_id"],
-                assignments={"extract_status_id": F.col("s.extract_status_id")},
+                assignments=from_source("extract_status_id"),
             ),
             lambda: upsert(
                 store,
@@ -210,14 +219,12 @@ def register_extracts_by_location(process_run: Any, location_path: Any, location
     location = resolve_location(store, parsed, name, found, file_count=len(files))
     rows = _new_extract_rows(files, found, location.location_id, status_id)
     if rows:
-        insert_missing(store, "extract_tracking", rows)
-        created = probe(
-            {"extract": extract_frame(store, [row["extract_filename"] for row in rows], parsed.path)}
-        )
-        ids = [int(row["id"]) for row in created["extract"]]
+        created = create_missing(store, "extract_tracking", rows)
+        ids = [int(extract_id) for extract_id in created.ids.values()]
+        all_new = len(created.won) == len(rows)
         links = {"extract_process_tracking": run_links(process_run.process_tracking_id, ids, status_id)}
         links.update(lineage_links(process_run, ids, location.location_id))
-        ensure_rows(store, links)
+        ensure_rows(store, links, new=[table for table in links if all_new and table in KEYED_BY_EXTRACT])
     set_file_count(store, location, len(files))
     log.info("registered %s new extract(s) of %s files at %s", len(rows), len(files), parsed.path)
     return len(rows)
@@ -267,7 +274,7 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
     known = store.read("extract_tracking").where(F.col("extract_id").isin(ids))
     frames = {
         "status": status_frame(store, [name]),
-        "known": probe_frame(known, F.col("extract_id"), F.lit(None)),
+        "known": probe_frame(known, F.col("extract_id"), F.col("extract_location_id")),
     }
     if name == "loading" and ids:
         frames["blocking"] = blocking_parents_frame(store, ids, ids)
@@ -281,7 +288,8 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
         raise ExtractDependencyError(
             f"Cannot start loading the batch: parent extract(s) {parents} are not loaded yet"
         )
-    write_status(store, process_run.process_tracking_id, ids, status_id)
+    locations = {int(row["id"]): int(row["key"]) for row in found["known"]}
+    write_status(store, process_run.process_tracking_id, locations, status_id)
     if isinstance(extracts, (list, tuple, set, frozenset)):
         for item in extracts:
             if hasattr(item, "status") and hasattr(item, "extract_id"):

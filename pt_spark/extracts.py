@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.entities import Entity
 from pt_spark.errors import ExtractDependencyError, InvalidInput, NotFound
-from pt_spark.extract_batch import lineage_links, run_links, write_status
+from pt_spark.extract_batch import KEYED_BY_EXTRACT, lineage_links, run_links, write_status
 from pt_spark.extract_finders import (
     blocking_parents_frame,
     compression_frame,
@@ -36,9 +36,8 @@ from pt_spark.locations import (
     resolve_location,
     split_file_name,
 )
-from pt_spark.store.reads import ensure_rows, find_keys
-from pt_spark.store.schema import link_tables_keyed_by
-from pt_spark.store.writes import insert_missing, merge_update
+from pt_spark.store.reads import create_missing, ensure_rows, find_keys
+from pt_spark.store.writes import from_source, insert_missing, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, positive_id
 
 if TYPE_CHECKING:
@@ -49,8 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _AUDIT_TYPES = ("load", "write")
 _NEW_STATUS = "initializing"
-#: Link tables whose key names the extract (a new extract has none of their rows yet).
-_KEYED_BY_EXTRACT = link_tables_keyed_by("extract_id", "extract_tracking_id")
 
 
 @dataclass(frozen=True)
@@ -220,17 +217,25 @@ class ExtractTracker:
         found = _lookups(self._store, request)
         self.filename = request.filename
         self.location = resolve_location(self._store, request.location, request.location_name, found)
-        extract = found["extract"] or self._insert(request, found)
-        self.extract_id: int = int(extract[0]["id"])
-        self.status: str = extract[0]["info"]
-        if found["extract"]:
-            log.debug("extract %s already registered; its status stays %s", self.extract_id, self.status)
-        else:
+        created = not found["extract"] and self._insert(request, found)
+        if created:
+            self.extract_id: int = created
+            self.status: str = request.status or _NEW_STATUS
+            status_id = int(found["status_id"])
             log.info("registered extract %s (%s) as %s", self.extract_id, self.full_filename, self.status)
-        self._link(int(extract[0]["status_id"]), lineage=True, created=not found["extract"])
+        else:
+            at = self.location.location_path
+            extract = (
+                found["extract"]
+                or probe({"extract": extract_frame(self._store, [request.filename], at)})["extract"]
+            )
+            self.extract_id, self.status = int(extract[0]["id"]), extract[0]["info"]
+            status_id = int(extract[0]["status_id"])
+            log.debug("extract %s already registered; its status stays %s", self.extract_id, self.status)
+        self._link(status_id, lineage=True, created=bool(created))
 
-    def _insert(self, request: _Request, found: Mapping[str, Any]) -> list[Row]:
-        """Insert the extract (one commit) and return its probe row (id, status, status id)."""
+    def _insert(self, request: _Request, found: Mapping[str, Any]) -> int | None:
+        """Insert the extract (one commit); return its id, or None when a racing run created it."""
         row = {
             "extract_filename": request.filename,
             "extract_location_id": self.location.location_id,
@@ -240,9 +245,9 @@ class ExtractTracker:
             "extract_compression_type_id": _first_id(found["compression"]),
             "extract_filesize": request.file_size,
         }
-        insert_missing(self._store, "extract_tracking", [row])
-        at = self.location.location_path
-        return probe({"extract": extract_frame(self._store, [request.filename], at)})["extract"]
+        created = create_missing(self._store, "extract_tracking", [row])
+        key = (request.filename, self.location.location_id)
+        return int(created.ids[key]) if key in created.won else None
 
     def _link(self, status_id: int, lineage: bool, created: bool = False) -> None:
         """Link the extract to this run (and, when ``lineage``, to the process's datasets/sources).
@@ -257,7 +262,7 @@ class ExtractTracker:
         }
         if lineage:
             links.update(lineage_links(self.process_run, [self.extract_id], self.location.location_id))
-        new = [table for table in links if created and table in _KEYED_BY_EXTRACT]
+        new = [table for table in links if created and table in KEYED_BY_EXTRACT]
         ensure_rows(self._store, links, new=new)
 
     def _attach(self, extract_id: int) -> None:
@@ -284,6 +289,10 @@ class ExtractTracker:
 
     # --- state changes ----------------------------------------------------------------------
 
+    def _located(self) -> dict[int, int]:
+        """Return ``{extract_id: location_id}`` (the location names the extract's write bucket)."""
+        return {self.extract_id: int(self.location.location_id)}
+
     def change_extract_status(self, new_status: Any = None, status: Any = None) -> None:
         """Set the extract's status, and this run's link status and event time.
 
@@ -309,7 +318,7 @@ class ExtractTracker:
             parents = ", ".join(f"{r['id']} ({r['info']})" for r in found["blocking"])
             msg = f"Extract {self.extract_id} cannot start loading: parent extract(s) {parents} not loaded"
             raise ExtractDependencyError(msg)
-        write_status(self._store, self.process_run.process_tracking_id, [self.extract_id], status_id)
+        write_status(self._store, self.process_run.process_tracking_id, self._located(), status_id)
         self.status = name
 
     def add_dependency(self, dependency_type: Any, dependency: Any) -> None:
@@ -351,17 +360,18 @@ class ExtractTracker:
         audit = choice(audit_type, "audit_type", _AUDIT_TYPES)
         low, high = low_high(low_date, high_date)
         columns = {
-            f"extract_{audit}_low_date_time": (low, F.least),
-            f"extract_{audit}_high_date_time": (high, F.greatest),
+            f"extract_{audit}_low_date_time": (low, "least"),
+            f"extract_{audit}_high_date_time": (high, "greatest"),
         }
         given = {column: pair for column, pair in columns.items() if pair[0] is not None}
         if not given:
             return
-        row: dict[str, Any] = {"extract_id": self.extract_id}
-        row.update({column: value for column, (value, _) in given.items()})
-        assignments = {
-            column: widen(F.col(f"t.{column}"), F.col(f"s.{column}")) for column, (_, widen) in given.items()
+        row: dict[str, Any] = {
+            "extract_id": self.extract_id,
+            "extract_location_id": self.location.location_id,
         }
+        row.update({column: value for column, (value, _) in given.items()})
+        assignments = {column: f"{widen}(t.{column}, s.{column})" for column, (_, widen) in given.items()}
         merge_update(self._store, "extract_tracking", [row], on=["extract_id"], assignments=assignments)
 
     def set_extract_record_count(self, num_records: Any, audit_type: Any = "load") -> None:
@@ -372,13 +382,13 @@ class ExtractTracker:
         """
         audit = choice(audit_type, "audit_type", _AUDIT_TYPES)
         column = f"extract_{audit}_record_count"
-        row = {"extract_id": self.extract_id, column: count(num_records, "num_records")}
+        row = {
+            "extract_id": self.extract_id,
+            "extract_location_id": self.location.location_id,
+            column: count(num_records, "num_records"),
+        }
         merge_update(
-            self._store,
-            "extract_tracking",
-            [row],
-            on=["extract_id"],
-            assignments={column: F.col(f"s.{column}")},
+            self._store, "extract_tracking", [row], on=["extract_id"], assignments=from_source(column)
         )
 
 

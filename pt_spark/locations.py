@@ -28,7 +28,8 @@ from pt_spark.entities import Entity
 from pt_spark.errors import InvalidInput
 from pt_spark.extract_finders import probe, probe_frame
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
-from pt_spark.store.writes import insert_missing, merge_update
+from pt_spark.store.reads import create_missing
+from pt_spark.store.writes import from_source, merge_update
 from pt_spark.validation import clean_name
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ def _free_name(base: str, taken: set[str]) -> str:
     return f"{base} - {suffix}"
 
 
-def _entity(row: Row, parsed: LocationPath, type_id: Any) -> Entity:
+def _entity(row: Row | Mapping[str, Any], parsed: LocationPath, type_id: Any) -> Entity:
     return Entity(
         "location_lkup",
         {
@@ -298,10 +299,15 @@ def resolve_location(
         "location_bucket_name": parsed.bucket,
         "location_file_count": file_count,
     }
-    insert_missing(store, "location_lkup", [row])
-    created = probe(location_frames(store, parsed, row["location_name"]))
+    created = create_missing(store, "location_lkup", [row])
+    if (parsed.path,) not in created.won:  # a racing run created it first: take its row
+        probed = probe(location_frames(store, parsed, row["location_name"]))
+        return _entity(next(r for r in probed["location"] if r["key"] == parsed.path), parsed, type_id)
     log.info("registered location %r at %s", row["location_name"], parsed.path)
-    return _entity(next(r for r in created["location"] if r["key"] == parsed.path), parsed, type_id)
+    mine = {"id": created.ids[(parsed.path,)], "key": parsed.path, "info": row["location_name"]}
+    return _entity(
+        {**mine, "location_file_count": file_count, "location_bucket_name": parsed.bucket}, parsed, type_id
+    )
 
 
 def ensure_location(store: Store, location_path: Any, location_name: Any = None) -> Entity:
@@ -324,7 +330,7 @@ def set_file_count(store: Store, location: Entity, file_count: int) -> None:
         "location_lkup",
         [{"location_id": location.location_id, "location_file_count": file_count}],
         on=["location_id"],
-        assignments={"location_file_count": F.col("s.location_file_count")},
+        assignments=from_source("location_file_count"),
     )
 
 

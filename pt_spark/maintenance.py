@@ -5,8 +5,8 @@ Tables with ``delta.autoOptimize.autoCompact`` compact themselves; ``maintain`` 
 table on demand (e.g. from a nightly job or ``pt-spark maintain``) so reads stay as fast as on a
 freshly written table, then removes the files no snapshot inside the retention window needs.
 
-Only the ``DeltaTable`` API is used (``optimize().executeCompaction()``, ``vacuum(hours)``,
-``detail()``), so it also runs over Spark Connect; no value is spliced into SQL text.
+Only SQL statements are used (``OPTIMIZE``, ``VACUUM ... RETAIN n HOURS``, ``DESCRIBE DETAIL``), so
+it also runs over Spark Connect; the only value in the SQL text is the validated retention.
 
 Example:
     >>> from pt_spark.maintenance import maintain
@@ -68,7 +68,7 @@ def _tables(tables: Iterable[str] | None) -> list[str]:
 
 
 def _file_count(store: Store, table: str) -> int:
-    row = store.delta(table).detail().select("numFiles").first()
+    row = store.spark.sql(f"DESCRIBE DETAIL {store.qualified(table)}").select("numFiles").first()
     return int(row[0] or 0) if row is not None else 0
 
 
@@ -76,7 +76,7 @@ def _compact(store: Store, table: str) -> dict[str, int]:
     """Bin-pack ``table``'s small files (one commit when there is something to compact)."""
 
     def optimize() -> dict[str, int]:
-        row = store.delta(table).optimize().executeCompaction().select("metrics").first()
+        row = store.spark.sql(f"OPTIMIZE {store.qualified(table)}").select("metrics").first()
         metrics = row[0].asDict() if row is not None and row[0] is not None else {}
         return {
             "files_added": int(metrics.get("numFilesAdded") or 0),
@@ -93,7 +93,8 @@ def _maintain_table(store: Store, table: str, retention: float | None) -> TableR
         report.update(_compact(store, table))
     report["files_after"] = before - report["files_removed"] + report["files_added"]
     if retention is not None:
-        store.retry(lambda: store.delta(table).vacuum(retention), f"vacuum {table}")
+        vacuum = f"VACUUM {store.qualified(table)} RETAIN {float(retention)!r} HOURS"
+        store.retry(lambda: store.spark.sql(vacuum).collect(), f"vacuum {table}")
     report["vacuumed"] = retention is not None
     log.debug("maintained %s: %s", table, report)
     return report

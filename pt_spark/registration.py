@@ -15,12 +15,15 @@ from typing import Any
 from pyspark.sql import functions as F
 
 from pt_spark.errors import NotFound
-from pt_spark.store.reads import ensure_rows
+from pt_spark.store.reads import create_missing, ensure_rows
+from pt_spark.store.schema import link_tables_keyed_by
 from pt_spark.store.store import Store
-from pt_spark.store.writes import insert_missing, merge_update, side_by_side
+from pt_spark.store.writes import from_source, merge_update, side_by_side
 
 DEFAULT_SOURCE_TYPE = "Undefined"
 DEFAULT_FREQUENCY = "unscheduled"
+#: Link tables whose key names the process (a process this caller created has none of them yet).
+_KEYED_BY_PROCESS = link_tables_keyed_by("process_id")
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,15 @@ _PROCESS_COLUMNS = ("process_type_id", "process_tool_id", "schedule_frequency_id
 
 def _ensure_process(
     store: Store, request: ProcessRequest, ids: dict[str, Any], existing: dict[str, Any] | None
-) -> int:
-    """Create a new process (with its fingerprint, in one commit); return its id."""
+) -> tuple[int, bool]:
+    """Create a new process (with its fingerprint, in one commit).
+
+    Returns:
+        The process id, and whether this caller created it (False when it existed, or when a
+        racing start created it first).
+    """
     if existing is not None:
-        return int(existing["process_id"])
+        return int(existing["process_id"]), False
     wanted = {column: ids[column] for column in _PROCESS_COLUMNS if ids[column] is not None}
     row = {
         "process_name": request.process_name,
@@ -143,10 +151,9 @@ def _ensure_process(
         "process_registration_hash": fingerprint(request),
         **wanted,
     }
-    insert_missing(store, "process", [row])
-    created = read_process(store, request.process_name)
-    assert created is not None
-    return int(created["process_id"])
+    created = create_missing(store, "process", [row])
+    key = (request.process_name,)
+    return int(created.ids[key]), key in created.won
 
 
 def _ensure_sources(store: Store, request: ProcessRequest, source_type_id: int) -> dict[str, int]:
@@ -273,10 +280,8 @@ def _update_process(
     if existing.get("process_registration_hash") != hashed:
         changed["process_registration_hash"] = hashed
     if changed:
-        row = {"process_id": existing["process_id"], **changed}
-        merge_update(
-            store, "process", [row], on=["process_id"], assignments={c: F.col(f"s.{c}") for c in changed}
-        )
+        row = {"process_id": existing["process_id"], "process_name": request.process_name, **changed}
+        merge_update(store, "process", [row], on=["process_id"], assignments=from_source(*changed))
 
 
 def register_process(store: Store, request: ProcessRequest, existing: dict[str, Any] | None) -> Registration:
@@ -291,7 +296,7 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
         return sources, objects, _ensure_attributes(store, request, objects)
 
     # The process row and the source chain are different tables: written side by side.
-    process_id, (sources, objects, attributes) = side_by_side(
+    (process_id, created), (sources, objects, attributes) = side_by_side(
         lambda: _ensure_process(store, request, ids, existing), sources_objects_attributes
     )
     src, src_objects, src_attributes = _side_ids(request.sources, sources, objects, attributes)
@@ -305,7 +310,8 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
         "target_attributes": tgt_attributes,
         "dataset_types": ids["dataset_type_ids"],
     }
-    ensure_rows(store, _link_rows(process_id, link_ids))
+    links = _link_rows(process_id, link_ids)
+    ensure_rows(store, links, new=[table for table in links if created and table in _KEYED_BY_PROCESS])
     _update_process(store, request, ids, existing)
     return Registration(
         process_id=process_id,

@@ -15,7 +15,7 @@ from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import NotFound, SessionError
 from pt_spark.store.reads import find_keys
 from pt_spark.store.store import Store, store_for
-from pt_spark.store.writes import merge_update
+from pt_spark.store.writes import int_literals, merge_update
 from pt_spark.validation import clean_name, optional_name, positive_id
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def release_hold(
         store.read("process_tracking")
         .join(store.read("process").where(F.col("process_name") == F.lit(name)), "process_id")
         .orderBy(F.col("process_run_id").desc())
-        .select("process_tracking_id", "process_run_id", "process_status_id")
+        .select("process_tracking_id", "process_id", "process_run_id", "process_status_id")
         .limit(1)
         .collect()
     )
@@ -70,15 +70,16 @@ def release_hold(
         raise NotFound(f"Process {name!r} not found")
     if not latest or latest[0]["process_status_id"] != statuses[("on hold",)]:
         raise NotFound(f"Process {name} has no run on hold")
-    tracking_id, run_id = latest[0]["process_tracking_id"], latest[0]["process_run_id"]
-    row = {"process_tracking_id": tracking_id, "process_status_id": statuses[("completed",)]}
-    end = "process_run_end_date_time"
-    assignments = {
-        "process_status_id": F.col("s.process_status_id"),
-        end: F.coalesce(F.col(f"t.{end}"), F.col(f"s.{end}")),
+    run_id, end = latest[0]["process_run_id"], "process_run_end_date_time"
+    row = {
+        "process_tracking_id": latest[0]["process_tracking_id"],
+        "process_id": latest[0]["process_id"],
+        "process_status_id": statuses[("completed",)],
+        end: datetime.now(),
     }
-    when = F.col("t.process_status_id") == F.lit(statuses[("on hold",)])
-    merge_update(store, "process_tracking", [{**row, end: datetime.now()}], list(row)[:1], assignments, when)
+    assignments = {"process_status_id": "s.process_status_id", end: f"coalesce(t.{end}, s.{end})"}
+    when = f"t.process_status_id = {int_literals([int(statuses[('on hold',)])])}"
+    merge_update(store, "process_tracking", [row], ["process_tracking_id"], assignments, when)
     log.info("released the hold on process %r (run %s)", name, run_id)
     return int(run_id)
 

@@ -7,7 +7,7 @@ side by side (separate tables never conflict). Inputs are validated before any w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from pyspark.sql import functions as F
 
@@ -15,7 +15,7 @@ from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
 from pt_spark.run_start import COMPLETED, FAILED
 from pt_spark.store.reads import lookup_id
 from pt_spark.store.store import Store
-from pt_spark.store.writes import in_parallel, insert_rows, merge_update
+from pt_spark.store.writes import append_rows, from_source, in_parallel, merge_update, with_new_ids
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, to_timestamp
 
 Run = dict[str, Any]
@@ -24,21 +24,28 @@ _PROCESSING_COUNT_COLUMN = {"insert": "process_run_insert_count", "update": "pro
 DEFAULT_ERROR_DESCRIPTION = "Unspecified error."
 
 
-def _set_from_source(*columns: str) -> dict[str, Any]:
-    return {column: F.col(f"s.{column}") for column in columns}
+def _run_key(run: Run) -> dict[str, Any]:
+    """Return what identifies the run's row (its process id also names its write bucket)."""
+    return {"process_tracking_id": run["process_tracking_id"], "process_id": run["process_id"]}
 
 
-def _update_run(store: Store, run: Run, values: dict[str, Any]) -> None:
-    row = {"process_tracking_id": run["process_tracking_id"], **values}
-    merge_update(
-        store, "process_tracking", [row], on=["process_tracking_id"], assignments=_set_from_source(*values)
+def _process_key(run: Run) -> dict[str, Any]:
+    """Return what identifies the run's process row (its name also names its write bucket)."""
+    return {"process_id": run["process_id"], "process_name": run["process_name"]}
+
+
+def _update_run(store: Store, run: Run, values: dict[str, Any]) -> object:
+    row = {**_run_key(run), **values}
+    written = merge_update(
+        store, "process_tracking", [row], on=["process_tracking_id"], assignments=from_source(*values)
     )
     run.update(values)
+    return written
 
 
-def _update_process(store: Store, run: Run, values: dict[str, Any]) -> None:
-    row = {"process_id": run["process_id"], **values}
-    merge_update(store, "process", [row], on=["process_id"], assignments=_set_from_source(*values))
+def _update_process(store: Store, run: Run, values: dict[str, Any]) -> object:
+    row = {**_process_key(run), **values}
+    return merge_update(store, "process", [row], on=["process_id"], assignments=from_source(*values))
 
 
 def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None) -> str:
@@ -77,7 +84,9 @@ def record_error(
         "error_description": text,
         "error_occurrence_date_time": occurred,
     }
-    writes = [lambda: insert_rows(store, "error_tracking", [error_row])]
+    writes: list[Callable[[], object]] = [
+        lambda: append_rows(store, "error_tracking", with_new_ids("error_tracking", [error_row]))
+    ]
     if not fail_run:
         writes.append(lambda: _update_process(store, run, {"last_errored_run_date_time": occurred}))
         in_parallel(writes)
@@ -97,10 +106,10 @@ def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
     if low is None and high is None:
         return
     low_col, high_col = "process_run_low_date_time", "process_run_high_date_time"
-    row = {"process_tracking_id": run["process_tracking_id"], low_col: low, high_col: high}
+    row = {**_run_key(run), low_col: low, high_col: high}
     assignments = {
-        low_col: F.least(F.col(f"t.{low_col}"), F.col(f"s.{low_col}")),
-        high_col: F.greatest(F.col(f"t.{high_col}"), F.col(f"s.{high_col}")),
+        low_col: f"least(t.{low_col}, s.{low_col})",
+        high_col: f"greatest(t.{high_col}, s.{high_col})",
     }
     merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments)
 
@@ -127,11 +136,11 @@ def set_record_count(store: Store, run: Run, num_records: Any, processing_type: 
     values = {"process_run_record_count": new_count}
     if kind is not None:
         values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
-    writes = [lambda: _update_run(store, run, values)]
+    writes: list[Callable[[], object]] = [lambda: _update_run(store, run, values)]
     if new_count != previous:
         total = "total_record_count"
-        row = {"process_id": run["process_id"], total: new_count - previous}
-        grow = {total: F.coalesce(F.col(f"t.{total}"), F.lit(0)) + F.col(f"s.{total}")}
+        row = {**_process_key(run), total: new_count - previous}
+        grow = {total: f"coalesce(t.{total}, 0) + s.{total}"}
         writes.append(lambda: merge_update(store, "process", [row], on=["process_id"], assignments=grow))
     in_parallel(writes)
 

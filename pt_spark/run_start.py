@@ -5,13 +5,15 @@
 3. ``max_concurrent_failures`` failed runs in a row: the new run is written ``on hold``.
 4. Otherwise the new run is written ``running``.
 
-The new run's natural key is ``(process_id, process_run_id = previous + 1)``. One MERGE demotes
-the previous latest run and inserts the new one only if that key is still free; a token
-(``process_run_uuid``) read back afterwards tells whether this caller's row won. A caller that
-decided on a stale view, or lost a race, finds someone else's row there, decides again on fresh
-data, and is refused. Delta's own conflict detection makes the MERGE of a racing writer retry.
+The new run's natural key is ``(process_id, process_run_id = previous + 1)``, and its
+``process_tracking_id`` is made before the write. One MERGE demotes the previous latest run and
+inserts the new one only if that key is still free; the MERGE's own count of inserted rows tells
+whether this caller's row won, so nothing is read back. A caller that decided on a stale view,
+or lost a race, finds someone else's row there, decides again on fresh data, and is refused.
+Delta's own conflict detection makes the MERGE of a racing writer in the same write bucket retry.
 A run name (unique across processes) is checked again inside the MERGE, which writes nothing
-once another run has the name.
+once another run has the name; such a start reads the whole table, so it conflicts with (and
+retries after) any start that committed meanwhile, whatever its bucket.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial, reduce
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
+from pt_spark.store.ids import new_id
 from pt_spark.store.reads import system_ids
 from pt_spark.store.store import Store
 from pt_spark.store.writes import merge_rows, side_by_side
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import DataFrame
 
 RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
@@ -217,58 +222,51 @@ def decide(state: StartState, process_name: str, max_failures: int, run_name: st
     return ON_HOLD if len(failures) >= max_failures else RUNNING
 
 
-def _unless_name_taken(store: Store, run_name: str) -> Callable[[DataFrame], DataFrame]:
-    """Return a MERGE source guard that drops every source row once ``run_name`` is in use.
+def _name_guard(store: Store) -> Callable[[str], str]:
+    """Return a MERGE source guard that drops every source row once the new run's name is in use.
 
     The run name is unique across all processes, so the read before the MERGE cannot settle it
     for two processes starting at once. The guard is part of the statement: it reads
-    ``process_tracking`` when the MERGE runs, and a writer that commits the name while it runs
-    conflicts with it (both write the partition of latest runs), so the retried statement sees
-    the name. An emptied MERGE commits nothing.
+    ``process_tracking`` when the MERGE runs, and such a MERGE reads the whole table (no bucket
+    predicate), so a writer that commits the name while it runs conflicts with it and the retried
+    statement sees the name. An emptied MERGE commits nothing.
     """
+    target = store.qualified("process_tracking")
 
-    def guard(source: DataFrame) -> DataFrame:
-        taken = store.read("process_tracking").where(F.col("process_run_name") == F.lit(run_name)).limit(1)
-        return source.join(taken.select(F.lit(1).alias("_taken")), on=F.lit(True), how="left_anti")
+    def guard(view: str) -> str:
+        return (  # identifiers only: the name itself is in the source view
+            f"NOT EXISTS (SELECT 1 FROM {target} AS taken JOIN {view} AS wanted "  # noqa: S608
+            "ON taken.process_run_name = wanted.process_run_name)"
+        )
 
     return guard
 
 
-def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> None:
-    """Demote the previous latest run and insert ``new_row``, in one MERGE.
+def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> bool:
+    """Demote the previous latest run and insert ``new_row``, in one MERGE; True if it inserted.
 
     A key ``(process_id, process_run_id)`` taken by then inserts nothing (its writer already
     demoted the previous run); a run name taken by then drops both rows.
     """
-    run_name = new_row["process_run_name"]
+    named = new_row["process_run_name"] is not None
     rows = [new_row]
     if previous_run_id is not None:
         rows.append(
             {"process_id": new_row["process_id"], "process_run_id": previous_run_id, "is_latest_run": False}
         )
-    same_run = (F.col("t.process_id") == F.col("s.process_id")) & (
-        F.col("t.process_run_id") == F.col("s.process_run_id")
-    )
-    merge_rows(
+    written = merge_rows(
         store,
         "process_tracking",
         rows,
-        on=same_run,
-        update_when=~F.col("s.is_latest_run") & F.col("t.is_latest_run"),
-        assignments={"is_latest_run": F.lit(False)},
-        insert_when=F.col("s.is_latest_run"),
-        prune=("process_id",),
-        guard=None if run_name is None else _unless_name_taken(store, run_name),
+        on="t.process_id = s.process_id AND t.process_run_id = s.process_run_id",
+        update_when="NOT s.is_latest_run AND t.is_latest_run",
+        assignments={"is_latest_run": "false"},
+        insert_when="s.is_latest_run",
+        prune=() if named else ("process_id",),
+        guard=_name_guard(store) if named else None,
+        narrow=not named,
     )
-
-
-def _read_back(store: Store, process_id: int, run_id: int) -> dict[str, Any] | None:
-    rows = (
-        store.read("process_tracking")
-        .where((F.col("process_id") == F.lit(process_id)) & (F.col("process_run_id") == F.lit(run_id)))
-        .collect()
-    )
-    return rows[0].asDict() if rows else None
+    return written.inserted == 1
 
 
 def start_run(
@@ -289,8 +287,8 @@ def start_run(
         status = decide(state, process_name, max_failures, run_name)
         previous = state.recent[0]["process_run_id"] if state.recent else None
         run_id = (previous or 0) + 1
-        token = str(uuid.uuid4())
         new_row: dict[str, Any] = {
+            "process_tracking_id": new_id(),
             "process_id": process_id,
             "process_status_id": status_ids[status],
             "process_run_id": run_id,
@@ -301,12 +299,10 @@ def start_run(
             "process_run_actor_id": actor_id,
             "is_latest_run": True,
             "process_run_name": run_name,
-            "process_run_uuid": token,
+            "process_run_uuid": str(uuid.uuid4()),
         }
-        _merge_new_run(store, new_row, previous)
-        stored = _read_back(store, process_id, run_id)
-        if stored is not None and stored["process_run_uuid"] == token:
-            return StartedRun(stored, status)
+        if _merge_new_run(store, new_row, previous):
+            return StartedRun(new_row, status)
         state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
     raise ConcurrentUpdateError(f"Could not start a run of {process_name!r}: other runs kept starting first.")
 

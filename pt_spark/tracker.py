@@ -109,7 +109,6 @@ class ProcessTracker:
         arguments = dict(locals())
         request = _request(arguments)
         run_name = optional_name(process_run_name, "process_run_name")
-        self.store.ensure_ready()
         self._start(request, run_name)
 
     def _start(self, request: ProcessRequest, run_name: str | None) -> None:
@@ -126,7 +125,7 @@ class ProcessTracker:
             registration = register_process(self.store, request, state.process)
             process_id, actor_id = registration.process_id, registration.actor_id
         started = start_run(self.store, process_id, request.process_name, actor_id, run_name, window, state)
-        self._set_run(started.row, started.status)
+        self._set_run({**started.row, "process_name": request.process_name}, started.status)
         if started.status == ON_HOLD:
             raise ProcessOnHold(
                 f"The process {request.process_name} is currently on hold.", request.process_name
@@ -147,6 +146,7 @@ class ProcessTracker:
             self.store.read("process_tracking")
             .where(F.col("process_tracking_id") == F.lit(process_tracking_id))
             .join(self.store.read("process_status_lkup"), "process_status_id")
+            .join(self.store.read("process").select("process_id", "process_name"), "process_id")
             .collect()
         )
         if not rows:

@@ -2,7 +2,13 @@
 
 ``setup`` is idempotent: tables are created only when missing, default rows are inserted only
 when their natural key is absent (a MERGE, so two racing setups still seed each row once), and an
-older store is upgraded in place by adding the columns a newer library declares.
+older store is upgraded in place:
+
+* store v2 (Delta IDENTITY ids, no write buckets): each table is rewritten once, in one atomic
+  ``CREATE OR REPLACE TABLE ... AS SELECT`` from its own last version, keeping every row and id
+  and adding the ``bucket`` column; a table already rewritten is marked (``pt_spark.layout``)
+  and skipped, so an upgrade that stopped half-way finishes on the next run;
+* columns and table properties a newer library declares are added.
 """
 
 from __future__ import annotations
@@ -12,14 +18,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from delta.tables import DeltaTable, IdentityGenerator
-
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.store.defaults import DEFAULT_ROWS
 from pt_spark.store.reads import ensure_rows
-from pt_spark.store.schema import SCHEMA_VERSION, TABLES, TableSpec
+from pt_spark.store.schema import (
+    BUCKET_COLUMN,
+    LAYOUT_PROPERTY,
+    SCHEMA_VERSION,
+    TABLES,
+    TableSpec,
+    bucket_sql,
+    sql_string,
+)
 from pt_spark.store.store import Store, store_for
-from pt_spark.store.writes import upsert
+from pt_spark.store.writes import upsert, with_new_ids
 
 if TYPE_CHECKING:
     import os
@@ -31,36 +43,39 @@ _PARALLEL_CREATES = 4
 _CREATE_ATTEMPTS = 10
 
 
-def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
-    spark = store.spark
-    builder = DeltaTable.createOrReplace(spark) if overwrite else DeltaTable.createIfNotExists(spark)
-    builder = builder.tableName(store.qualified(table.name))
+def _properties_sql(properties: dict[str, str]) -> str:
+    return ", ".join(f"{sql_string(key)} = {sql_string(value)}" for key, value in sorted(properties.items()))
+
+
+def _layout_sql(store: Store, table: TableSpec) -> str:
+    """Return the ``USING ... PARTITIONED BY ... LOCATION ... TBLPROPERTIES`` part of a CREATE."""
+    parts = ["USING delta"]
+    if table.partitioned_by:
+        parts.append(f"PARTITIONED BY ({', '.join(f'`{c}`' for c in table.partitioned_by)})")
     path = store.path(table.name)
     if path is not None:
-        builder = builder.location(path)
-        if not overwrite and DeltaTable.isDeltaTable(spark, path):
-            # An existing store seen from a new session: register the folder as it is. Declaring
-            # the columns again would clash with the identity columns' stored high-water marks.
-            store.retry(builder.execute, f"register {table.name}")
-            return
-    for column in table.columns:
-        identity = IdentityGenerator(start=1, step=1) if column.name == table.identity else None
-        builder = builder.addColumn(
-            column.name,
-            column.data_type,
-            nullable=column.nullable,
-            generatedAlwaysAs=identity,
-            comment=column.comment,
-        )
-    for key, value in table.properties.items():
-        builder = builder.property(key, value)
-    if table.partitioned_by:
-        builder = builder.partitionedBy(*table.partitioned_by)
+        parts.append(f"LOCATION {sql_string(path)}")
+    parts.append(f"TBLPROPERTIES ({_properties_sql(table.table_properties)})")
+    return " ".join(parts)
+
+
+def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
+    """Create ``table`` (or register its existing folder; re-create it with ``overwrite``)."""
+    name = store.config.table(table.name)
+    path = store.path(table.name)
+    if not overwrite and store.table_exists(table.name):
+        return
+    if not overwrite and path is not None and store.is_delta_folder(path):
+        store.register(table.name)  # an existing store seen from a new session
+        return
+    verb = "CREATE OR REPLACE TABLE" if overwrite else "CREATE TABLE IF NOT EXISTS"
+    columns = ", ".join(column.ddl for column in table.columns)
+    statement = f"{verb} {name} ({columns}) {_layout_sql(store, table)}"
 
     def create() -> None:
         for attempt in range(_CREATE_ATTEMPTS):
             try:
-                builder.execute()
+                store.spark.sql(statement)
                 return
             except Exception as error:
                 text = str(error).upper().replace(" ", "_")
@@ -74,43 +89,75 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
     store.retry(create, f"create {table.name}")
 
 
-def _add_missing_columns(store: Store) -> None:
-    for table in TABLES:
-        present = set(store.read(table.name).columns)
-        missing = [c for c in table.columns if c.name not in present and c.name != table.identity]
-        if missing:
-            ddl = ", ".join(f"`{c.name}` {c.data_type.simpleString()}" for c in missing)
-            store.spark.sql(f"ALTER TABLE {store.qualified(table.name)} ADD COLUMNS ({ddl})")
-            log.info("upgraded %s: added %s", table.name, ddl)
+def _detail(store: Store, table: str) -> tuple[dict[str, str], int, list[str]]:
+    """Return a table's properties, its current version and its columns."""
+    name = store.config.table(table)
+    detail = store.spark.sql(f"DESCRIBE DETAIL {name}").first()
+    version = store.spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").first()
+    assert detail is not None and version is not None
+    return dict(detail["properties"] or {}), int(version["version"]), store.spark.table(name).columns
 
 
-def _add_missing_properties(store: Store) -> None:
-    for table in TABLES:
-        if not table.properties:
-            continue
-        present = store.delta(table.name).detail().select("properties").first()
-        stored = dict(present["properties"] or {}) if present is not None else {}
-        missing = {key: value for key, value in table.properties.items() if stored.get(key) != value}
-        if missing:  # keys and values are the spec's constants, never user input
-            assignments = ", ".join(f"'{key}' = '{value}'" for key, value in sorted(missing.items()))
-            store.spark.sql(f"ALTER TABLE {store.qualified(table.name)} SET TBLPROPERTIES ({assignments})")
-            log.info("upgraded %s: set %s", table.name, assignments)
+def _rewrite_in_v3_layout(store: Store, table: TableSpec) -> None:
+    """Rewrite a v2 table in the v3 layout in one atomic statement; a v3 table is left alone.
+
+    Every row and id is kept (read from the table's last version); the ``bucket`` column is
+    derived from the row; columns the old table lacks are NULL. Delta no longer generates ids:
+    the new table has no IDENTITY column.
+    """
+    properties, version, present = _detail(store, table.name)
+    if properties.get(LAYOUT_PROPERTY) == SCHEMA_VERSION:
+        return
+    name = store.config.table(table.name)
+    values = []
+    for column in table.columns:
+        if column.name == BUCKET_COLUMN and table.bucket_by is not None:
+            expression = bucket_sql(table.bucket_by, table.column(table.bucket_by).data_type)
+        elif column.name in present:
+            expression = f"CAST(`{column.name}` AS {column.data_type.simpleString()})"
+        else:
+            expression = f"CAST(NULL AS {column.data_type.simpleString()})"
+        values.append(f"{expression} AS `{column.name}`")
+    store.spark.sql(
+        f"CREATE OR REPLACE TABLE {name} {_layout_sql(store, table)} "
+        f"AS SELECT {', '.join(values)} FROM {name} VERSION AS OF {int(version)}"
+    )
+    log.info("upgraded %s to the v3 layout (library ids, write buckets)", table.name)
+
+
+def _add_missing_properties(store: Store, table: TableSpec) -> None:
+    properties, _, _ = _detail(store, table.name)
+    missing = {key: value for key, value in table.table_properties.items() if properties.get(key) != value}
+    if missing:  # keys and values are the spec's constants, never user input
+        store.spark.sql(
+            f"ALTER TABLE {store.config.table(table.name)} SET TBLPROPERTIES ({_properties_sql(missing)})"
+        )
+
+
+def _stored_version(store: Store) -> str | None:
+    rows = store.read("system_lkup").where("system_key = 'schema_version'").collect()
+    return str(rows[0]["system_value"]) if rows else None
 
 
 def _upgrade(store: Store) -> None:
-    stored = {row["system_key"]: row["system_value"] for row in store.read("system_lkup").collect()}.get(
-        "schema_version"
-    )
-    if stored == SCHEMA_VERSION:
+    """Bring an older store to ``SCHEMA_VERSION``.
+
+    A new store (no version row yet: its tables were just created in the current layout) and a
+    current one are left alone, without a commit.
+    """
+    stored = _stored_version(store)
+    if stored is None or stored == SCHEMA_VERSION:
         return
-    _add_missing_columns(store)
-    _add_missing_properties(store)
-    upsert(
-        store,
-        "system_lkup",
-        [{"system_key": "schema_version", "system_value": SCHEMA_VERSION}],
-        ["system_value"],
-    )
+
+    def upgrade(table: TableSpec) -> None:
+        store.retry(lambda: _rewrite_in_v3_layout(store, table), f"upgrade {table.name}")
+        store.retry(lambda: _add_missing_properties(store, table), f"upgrade {table.name}")
+
+    with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
+        list(pool.map(upgrade, TABLES))
+    version = {"system_key": "schema_version", "system_value": SCHEMA_VERSION}
+    upsert(store, "system_lkup", with_new_ids("system_lkup", [version]), ["system_value"])
+    log.info("the tracking store is at schema version %s", SCHEMA_VERSION)
 
 
 def setup(
@@ -120,6 +167,8 @@ def setup(
     config_location: str | os.PathLike[str] | None = None,
 ) -> Store:
     """Create every tracking table and seed the default rows; safe to run again.
+
+    A store made by an older pt_spark is upgraded in place (see the module docstring).
 
     Args:
         spark: The SparkSession to write through.
@@ -132,12 +181,13 @@ def setup(
     """
     resolved = resolve_config(spark, config, config_location)
     store = store_for(spark, resolved)
+    store.check_location()
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {resolved.namespace}")
     with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
         list(pool.map(lambda table: _create_table(store, table, overwrite), TABLES))
     store.mark_ready()
-    ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items()})
     _upgrade(store)
+    ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items()})
     log.info("tracking store ready at %s", resolved.location or resolved.namespace)
     return store
 

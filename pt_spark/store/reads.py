@@ -2,19 +2,21 @@
 
 Looking up a dozen lookup values one query at a time costs a dozen Spark jobs; ``find_keys`` asks
 for all of them in one ``UNION ALL`` and one ``collect``. ``ensure_rows`` adds the missing rows
-(one MERGE per table that lacks something) and returns every id, so steady-state callers that
-re-register existing lookups only read.
+(one MERGE per table that lacks something, with ids made before the write) and returns every id,
+so steady-state callers that re-register existing lookups only read, and a creator reads back
+only the keys a racing creator inserted first.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial, reduce
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from pyspark.sql import functions as F
 
 from pt_spark.store.schema import spec
-from pt_spark.store.writes import in_parallel, insert_missing, side_by_side
+from pt_spark.store.writes import append_rows, in_parallel, insert_missing, side_by_side, with_new_ids
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -42,7 +44,7 @@ def _key_filter(columns: Sequence[str], keys: Sequence[Key]) -> Column:
 
 def _lookup_frame(store: Store, table: str, keys: Sequence[Key]) -> DataFrame:
     table_spec = spec(table)
-    id_column = F.col(table_spec.identity) if table_spec.identity else F.lit(None)
+    id_column = F.col(table_spec.id_column) if table_spec.id_column else F.lit(None)
     return (
         store.read(table)
         .where(_key_filter(table_spec.key, keys))
@@ -71,30 +73,53 @@ def find_keys(store: Store, wanted: Mapping[str, Sequence[Key]]) -> Found:
     return found
 
 
+@dataclass(frozen=True)
+class Created:
+    """The outcome of ``create_missing``: every row's id, and the keys this caller inserted."""
+
+    ids: dict[Key, Any]
+    won: frozenset[Key]
+
+
+def create_missing(store: Store, table: str, rows: Sequence[Mapping[str, Any]]) -> Created:
+    """Insert rows (with new ids) whose natural key is absent; return every row's id.
+
+    One MERGE. When it inserts every row, the ids are the ones made here and nothing is read;
+    when a racing creator inserted some keys first, those keys' ids are read back (one job).
+    """
+    id_column = spec(table).id_column
+    rows = with_new_ids(table, rows)
+    written = insert_missing(store, table, rows)
+    mine = {key_of(table, row): (row[id_column] if id_column else None) for row in rows}
+    if written.inserted == len(rows):
+        return Created(mine, frozenset(mine))
+    found = find_keys(store, {table: list(mine)})[table] if id_column else dict.fromkeys(mine)
+    won = frozenset(key for key, value in mine.items() if found.get(key) == value and id_column)
+    return Created({key: found.get(key) for key in mine}, won)
+
+
 def ensure_rows(
     store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]], new: Collection[str] = ()
 ) -> Found:
     """Get-or-create rows by natural key in several tables; return their ids.
 
-    Reads every table in one job; writes one MERGE per table that lacks rows (side by side), then
-    reads back the ids Delta assigned to the created rows (a concurrent creator's row is found the
-    same way). Link tables have no id column, so their created rows are not read back.
+    Reads every table in one job; writes one MERGE per table that lacks rows (side by side).
 
     Args:
         store: The tracking store.
         wanted: ``{table: rows}``; each row holds at least the table's natural key.
-        new: Link tables whose rows name a row this call has just created, so none of them can
-            exist yet: they are inserted at once, beside the look-up of the other tables (the
-            insert-if-missing MERGE still skips a row a racing caller wrote first).
+        new: Link tables whose rows name a row this caller has just created (and won), so
+            none of them can exist yet: they are appended blindly, beside the look-up of the
+            other tables.
     """
     fresh = {table: rows for table, rows in wanted.items() if table in new and rows}
-    if any(spec(table).identity for table in fresh):
+    if any(spec(table).id_column for table in fresh):
         raise ValueError("only link tables (no id column) can be inserted without a look-up")
     others = {table: rows for table, rows in wanted.items() if table not in fresh}
     if not fresh:
         return _get_or_create(store, others)
-    inserts = [partial(insert_missing, store, table, list(rows)) for table, rows in fresh.items()]
-    found, _ = side_by_side(partial(_get_or_create, store, others), partial(in_parallel, inserts))
+    appends = [partial(append_rows, store, table, list(rows)) for table, rows in fresh.items()]
+    found, _ = side_by_side(partial(_get_or_create, store, others), partial(in_parallel, appends))
     for table, rows in fresh.items():
         found[table] = dict.fromkeys(key_of(table, row) for row in rows)
     return found
@@ -103,20 +128,14 @@ def ensure_rows(
 def _get_or_create(store: Store, wanted: Mapping[str, Sequence[Mapping[str, Any]]]) -> Found:
     keys = {table: list(dict.fromkeys(key_of(table, row) for row in rows)) for table, rows in wanted.items()}
     found = find_keys(store, keys)
-    new_rows: dict[str, dict[Key, Mapping[str, Any]]] = {}
+    absent: dict[str, list[Mapping[str, Any]]] = {}
     for table, rows in wanted.items():
-        absent = {key_of(table, row): row for row in rows if key_of(table, row) not in found[table]}
-        if absent:
-            new_rows[table] = absent
-    in_parallel(
-        [partial(insert_missing, store, table, list(absent.values())) for table, absent in new_rows.items()]
-    )
-    with_ids = {table: list(absent) for table, absent in new_rows.items() if spec(table).identity}
-    for table, ids in find_keys(store, with_ids).items():
-        found[table].update(ids)
-    for table, absent in new_rows.items():
-        if not spec(table).identity:
-            found[table].update(dict.fromkeys(absent))
+        by_key = {key_of(table, row): row for row in rows if key_of(table, row) not in found[table]}
+        if by_key:
+            absent[table] = list(by_key.values())
+    created = in_parallel([partial(create_missing, store, table, rows) for table, rows in absent.items()])
+    for table, outcome in zip(absent, created, strict=True):
+        found[table].update(outcome.ids)
     return found
 
 
@@ -155,4 +174,15 @@ def lookup_id(store: Store, table: str, name: str, create: bool) -> int | None:
     return None if (name,) not in found else int(found[(name,)])
 
 
-__all__ = ["Found", "Key", "ensure_names", "ensure_rows", "find_keys", "key_of", "lookup_id", "system_ids"]
+__all__ = [
+    "Created",
+    "Found",
+    "Key",
+    "create_missing",
+    "ensure_names",
+    "ensure_rows",
+    "find_keys",
+    "key_of",
+    "lookup_id",
+    "system_ids",
+]

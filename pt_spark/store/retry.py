@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from typing import Callable, TypeVar
 
@@ -42,6 +43,20 @@ DELTA_CONFLICTS: tuple[type[BaseException], ...] = (
 #: Error classes as Delta names them on the JVM side (Spark Connect sends only these strings).
 _CONFLICT_MARKERS = ("DELTA_CONCURRENT_", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED")
 _BASE_DELAY_SECONDS = 0.1
+_MAX_DELAY_SECONDS = 2.0
+_retried = 0
+_retried_lock = threading.Lock()
+
+
+def conflicts_retried() -> int:
+    """Return how many Delta conflicts this Python process has retried so far."""
+    return _retried
+
+
+def _count_retry() -> None:
+    global _retried
+    with _retried_lock:
+        _retried += 1
 
 
 def is_conflict(error: BaseException) -> bool:
@@ -72,12 +87,21 @@ def with_conflict_retry(action: Callable[[], T], attempts: int = 6, what: str = 
             if attempt == attempts:
                 msg = f"{what}: gave up after {attempts} attempts on concurrent Delta updates"
                 raise ConcurrentUpdateError(msg) from error
-            delay = _BASE_DELAY_SECONDS * 2 ** (attempt - 1) * (1 + random.random())
-            log.info(
-                "%s hit a Delta conflict (attempt %s/%s); retrying in %.2fs", what, attempt, attempts, delay
+            delay = min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1)) * (
+                0.5 + random.random()
+            )
+            _count_retry()
+            log.warning(
+                "%s: a concurrent writer changed the table first (%s); retrying the whole statement "
+                "in %.2fs (attempt %s/%s)",
+                what,
+                type(error).__name__,
+                delay,
+                attempt + 1,
+                attempts,
             )
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["DELTA_CONFLICTS", "is_conflict", "with_conflict_retry"]
+__all__ = ["DELTA_CONFLICTS", "conflicts_retried", "is_conflict", "with_conflict_retry"]

@@ -1,21 +1,24 @@
 """Every tracking table, declared once as data.
 
-Each ``TableSpec`` names the table, its columns (Spark types), its natural key and its identity
-column. Table creation (``bootstrap``), the writers (``writes``) and the schema tests all derive
-from these specs; nothing else spells out a column list. Names follow the ProcessTracker data model
+Each ``TableSpec`` names the table, its columns (Spark types), its natural key, its id column
+(filled by ``pt_spark.store.ids``, never by Delta) and its write bucket. Table creation
+(``bootstrap``), the writers (``writes``) and the schema tests all derive from these specs;
+nothing else spells out a column list. Names follow the ProcessTracker data model
 so existing ProcessTracker SQL keeps working.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from pyspark.sql.types import (
     BooleanType,
     DataType,
     DecimalType,
+    IntegerType,
     LongType,
     StringType,
     StructField,
@@ -23,7 +26,12 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+#: Table property that marks a table written in the v3 layout (library ids, write buckets).
+LAYOUT_PROPERTY = "pt_spark.layout"
+#: How many write buckets a bucketed table has (see ``TableSpec.bucket_by``).
+BUCKETS = 16
+BUCKET_COLUMN = "bucket"
 
 ID = LongType()
 TEXT = StringType()
@@ -45,6 +53,40 @@ class Column:
     nullable: bool = True
     comment: str | None = None
 
+    @property
+    def ddl(self) -> str:
+        """Return the column's SQL definition (name, type, NOT NULL, comment)."""
+        parts = [f"`{self.name}`", self.data_type.simpleString()]
+        if not self.nullable:
+            parts.append("NOT NULL")
+        if self.comment:
+            parts.append("COMMENT " + sql_string(self.comment))
+        return " ".join(parts)
+
+
+def sql_string(text: str) -> str:
+    """Return ``text`` as a Spark SQL string literal (for constants of the library, never user data)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bucket_of(value: Any) -> int:
+    """Return the write bucket of a ``bucket_by`` value; ``bucket_sql`` computes the same in SQL.
+
+    Example:
+        >>> bucket_of("Teams Load"), bucket_of(35)
+        (11, 3)
+    """
+    if isinstance(value, str):
+        return zlib.crc32(value.encode("utf-8")) % BUCKETS
+    return int(value) % BUCKETS
+
+
+def bucket_sql(column: str, data_type: DataType) -> str:
+    """Return the SQL expression of ``bucket_of`` over ``column``."""
+    if isinstance(data_type, StringType):
+        return f"CAST(pmod(crc32(CAST(`{column}` AS BINARY)), {BUCKETS}) AS INT)"
+    return f"CAST(pmod(`{column}`, {BUCKETS}) AS INT)"
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -54,31 +96,48 @@ class TableSpec:
         name: Table name inside the tracker schema.
         columns: Columns in order.
         key: Natural-key columns (unique); for link tables, all their id columns.
-        identity: Column filled by Delta's identity generator, if any.
+        id_column: The id column, filled with ``pt_spark.store.ids`` ids by the writers.
         properties: Delta table properties set at creation.
-        partitioned_by: Partition columns, set at creation (a store made before keeps its layout).
+        bucket_by: A natural-key (or id) column whose value puts each row in one of ``BUCKETS``
+            write buckets (``bucket_of``). A bucketed table has a ``bucket`` column, partitioned
+            first, and every write names the buckets it touches, so writes for rows in other
+            buckets never conflict on open-source Delta (which checks conflicts by partition).
+        partitioned_by: Partition columns after ``bucket``.
     """
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    identity: str | None = None
+    id_column: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    bucket_by: str | None = None
     partitioned_by: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.bucket_by is not None:
+            formula = bucket_sql(self.bucket_by, self.column(self.bucket_by).data_type)
+            comment = f"Write bucket (pt_spark extra): {formula}."
+            bucket = Column(BUCKET_COLUMN, IntegerType(), nullable=False, comment=comment)
+            object.__setattr__(self, "columns", (*self.columns, bucket))
+            object.__setattr__(self, "partitioned_by", (BUCKET_COLUMN, *self.partitioned_by))
+
+    def column(self, name: str) -> Column:
+        """Return the column called ``name``."""
+        return next(column for column in self.columns if column.name == name)
+
+    @property
+    def table_properties(self) -> dict[str, str]:
+        """Return every Delta table property of the table (the layout marker included)."""
+        return {**self.properties, LAYOUT_PROPERTY: SCHEMA_VERSION}
 
     @property
     def column_names(self) -> tuple[str, ...]:
         """Return every column name, in order."""
         return tuple(column.name for column in self.columns)
 
-    @property
-    def writable_columns(self) -> tuple[Column, ...]:
-        """Return the columns a writer supplies (all but the identity column)."""
-        return tuple(column for column in self.columns if column.name != self.identity)
-
     def struct(self, names: tuple[str, ...] | None = None) -> StructType:
-        """Return the Spark schema of the given columns (default: the writable ones)."""
-        wanted = names if names is not None else tuple(c.name for c in self.writable_columns)
+        """Return the Spark schema of the given columns (default: all), every field nullable."""
+        wanted = names if names is not None else self.column_names
         by_name = {column.name: column for column in self.columns}
         return StructType([StructField(n, by_name[n].data_type, True) for n in wanted])
 
@@ -91,15 +150,19 @@ def lookup(table: str, entity: str, name_column: str | None = None, *extra: Colu
     """Declare a ``<entity>_id`` + ``<entity>_name`` lookup keyed on its name."""
     name_col = name_column or f"{entity}_name"
     columns = (_id(f"{entity}_id"), Column(name_col, TEXT, nullable=False), *extra)
-    return TableSpec(table, columns, key=(name_col,), identity=f"{entity}_id")
+    return TableSpec(table, columns, key=(name_col,), id_column=f"{entity}_id")
 
 
 def link(
-    table: str, *id_columns: str, extra: tuple[Column, ...] = (), properties: Mapping[str, str] | None = None
+    table: str,
+    *id_columns: str,
+    extra: tuple[Column, ...] = (),
+    properties: Mapping[str, str] | None = None,
+    bucket_by: str | None = None,
 ) -> TableSpec:
     """Declare a link table whose natural key is all of its id columns."""
     columns = tuple(_id(name) for name in id_columns) + extra
-    return TableSpec(table, columns, key=id_columns, properties=properties or {})
+    return TableSpec(table, columns, key=id_columns, properties=properties or {}, bucket_by=bucket_by)
 
 
 def _cols(*pairs: tuple[str, DataType]) -> tuple[Column, ...]:
@@ -130,8 +193,9 @@ TABLES: tuple[TableSpec, ...] = (
             ),
         ),
         key=("process_name",),
-        identity="process_id",
+        id_column="process_id",
         properties=_COMPACTING,  # every run's end updates its process row
+        bucket_by="process_name",
     ),
     TableSpec(
         "process_tracking",
@@ -155,11 +219,12 @@ TABLES: tuple[TableSpec, ...] = (
             Column("process_run_uuid", TEXT, comment="Unique token of the run (pt_spark extra)."),
         ),
         key=("process_id", "process_run_id"),
-        identity="process_tracking_id",
+        id_column="process_tracking_id",
         properties=_COMPACTING,
-        # Two partitions: the latest run of each process, and history. A run's start flips its
-        # predecessor's flag and its later changes update it; both rewrite only the small
-        # partition of latest runs, so their cost does not grow with the history.
+        # Per bucket, two partitions: the latest run of each process, and history. A run's start
+        # flips its predecessor's flag and its later changes update it; both rewrite only the
+        # small partition of latest runs, so their cost does not grow with the history.
+        bucket_by="process_id",
         partitioned_by=("is_latest_run",),
     ),
     lookup("process_status_lkup", "process_status"),
@@ -179,7 +244,7 @@ TABLES: tuple[TableSpec, ...] = (
             Column("filter_value_numeric", NUMERIC),
         ),
         key=("process_id", "source_object_attribute_id", "filter_type_id"),
-        identity="process_filter_id",
+        id_column="process_filter_id",
     ),
     link("process_source", "source_id", "process_id"),
     link("process_target", "target_source_id", "process_id"),
@@ -199,7 +264,7 @@ TABLES: tuple[TableSpec, ...] = (
             Column("error_occurrence_date_time", TS, nullable=False),
         ),
         key=("error_tracking_id",),
-        identity="error_tracking_id",
+        id_column="error_tracking_id",
         properties=_COMPACTING,
     ),
     lookup("actor_lkup", "actor"),
@@ -226,8 +291,9 @@ TABLES: tuple[TableSpec, ...] = (
             ),
         ),
         key=("extract_filename", "extract_location_id"),
-        identity="extract_id",
+        id_column="extract_id",
         properties=_COMPACTING,
+        bucket_by="extract_location_id",
     ),
     lookup("extract_status_lkup", "extract_status"),
     link(
@@ -236,6 +302,7 @@ TABLES: tuple[TableSpec, ...] = (
         "process_tracking_id",
         extra=(_id("extract_process_status_id"), Column("extract_process_event_date_time", TS)),
         properties=_COMPACTING,
+        bucket_by="process_tracking_id",
     ),
     link("extract_dependency", "parent_extract_id", "child_extract_id"),
     link("extract_dataset_type", "extract_id", "dataset_type_id", properties=_COMPACTING),
@@ -251,7 +318,7 @@ TABLES: tuple[TableSpec, ...] = (
             *_cols(("delimiter_char", TEXT), ("quote_char", TEXT), ("escape_char", TEXT)),
         ),
         key=("extract_filetype",),
-        identity="extract_filetype_id",
+        id_column="extract_filetype_id",
     ),
     TableSpec(
         "location_lkup",
@@ -263,7 +330,7 @@ TABLES: tuple[TableSpec, ...] = (
             *_cols(("location_file_count", ID), ("location_bucket_name", TEXT)),
         ),
         key=("location_path",),
-        identity="location_id",
+        id_column="location_id",
     ),
     lookup("location_type_lkup", "location_type"),
     # --- sources ------------------------------------------------------------------------------
@@ -273,7 +340,7 @@ TABLES: tuple[TableSpec, ...] = (
         "source_object_lkup",
         (_id("source_object_id"), _id("source_id"), Column("source_object_name", TEXT, False)),
         key=("source_id", "source_object_name"),
-        identity="source_object_id",
+        id_column="source_object_id",
     ),
     TableSpec(
         "source_object_attribute_lkup",
@@ -287,7 +354,7 @@ TABLES: tuple[TableSpec, ...] = (
             ),
         ),
         key=("source_object_id", "source_object_attribute_name"),
-        identity="source_object_attribute_id",
+        id_column="source_object_attribute_id",
     ),
     link("source_contact", "source_id", "contact_id"),
     link("source_dataset_type", "source_id", "dataset_type_id"),
@@ -300,7 +367,7 @@ TABLES: tuple[TableSpec, ...] = (
         "contact_lkup",
         (_id("contact_id"), Column("contact_name", TEXT, nullable=False), Column("contact_email", TEXT)),
         key=("contact_name",),
-        identity="contact_id",
+        id_column="contact_id",
     ),
     lookup("schedule_frequency_lkup", "schedule_frequency"),
     TableSpec(
@@ -311,7 +378,7 @@ TABLES: tuple[TableSpec, ...] = (
             Column("filter_type_name", TEXT, nullable=False),
         ),
         key=("filter_type_code",),
-        identity="filter_type_id",
+        id_column="filter_type_id",
     ),
     TableSpec(
         "cluster_tracking_lkup",
@@ -326,14 +393,14 @@ TABLES: tuple[TableSpec, ...] = (
             ),
         ),
         key=("cluster_name",),
-        identity="cluster_id",
+        id_column="cluster_id",
     ),
     link("cluster_process", "cluster_id", "process_id"),
     TableSpec(
         "system_lkup",
         (_id("system_id"), Column("system_key", TEXT, nullable=False), Column("system_value", TEXT)),
         key=("system_key",),
-        identity="system_id",
+        id_column="system_id",
     ),
 )
 
@@ -355,8 +422,22 @@ def link_tables_keyed_by(*columns: str) -> frozenset[str]:
     return frozenset(
         table.name
         for table in TABLES
-        if table.identity is None and any(column in table.key for column in columns)
+        if table.id_column is None and any(column in table.key for column in columns)
     )
 
 
-__all__ = ["SCHEMA_VERSION", "SPECS", "TABLES", "Column", "TableSpec", "link_tables_keyed_by", "spec"]
+__all__ = [
+    "BUCKETS",
+    "BUCKET_COLUMN",
+    "LAYOUT_PROPERTY",
+    "SCHEMA_VERSION",
+    "SPECS",
+    "TABLES",
+    "Column",
+    "TableSpec",
+    "bucket_of",
+    "bucket_sql",
+    "link_tables_keyed_by",
+    "spec",
+    "sql_string",
+]

@@ -1,8 +1,10 @@
 """``Store``: where the tracking tables live and how to reach them by name.
 
-A ``Store`` is cheap: it holds the SparkSession and the resolved ``TrackerConfig``. On first use it
-makes sure every table is reachable by name; with an external ``location`` and a session catalog
-that forgets tables between sessions (local Spark), it re-registers the existing Delta folders.
+A ``Store`` is cheap: it holds the SparkSession and the resolved ``TrackerConfig``. With an
+external ``location`` and a session catalog that forgets tables between sessions (local Spark),
+each table is registered by name the first time a call needs it (one short statement per table,
+not all 46 up front). A schema already registered for another location is refused, so two
+configurations never share tables by accident.
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from delta.tables import DeltaTable
-
-from pt_spark.errors import StoreNotReady
+from pt_spark.errors import ConfigError, StoreNotReady
 from pt_spark.store.retry import with_conflict_retry
-from pt_spark.store.schema import TABLES
+from pt_spark.store.schema import SPECS, sql_string
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from pt_spark.config import TrackerConfig
 
 T = TypeVar("T")
+#: The table whose registration tells which location a schema belongs to.
+_PROBE_TABLE = "system_lkup"
+
+
+def _plain_path(location: str) -> str:
+    path = location[len("file:") :] if location.startswith("file:") else location
+    while path.startswith("//"):
+        path = path[1:]
+    return path.rstrip("/")
 
 
 class Store:
@@ -31,7 +40,8 @@ class Store:
     def __init__(self, spark: SparkSession, config: TrackerConfig) -> None:
         self.spark = spark
         self.config = config
-        self._ready = False
+        self._checked = False
+        self._registered: set[str] = set()
         self._lock = threading.Lock()
         #: Ids of system (default) rows, which never change once seeded: read once per store.
         self.system_ids: dict[tuple[str, str], int] = {}
@@ -39,8 +49,9 @@ class Store:
         self.process_ids: dict[str, int] = {}
 
     def qualified(self, table: str) -> str:
-        """Return the fully qualified, quoted name of ``table``."""
-        return f"{self.config.namespace}.`{table}`"
+        """Return the fully qualified, quoted name of ``table``, registering it when needed."""
+        self._ensure_table(table)
+        return self.config.table(table)
 
     def path(self, table: str) -> str | None:
         """Return the folder of an external table, or None for managed tables."""
@@ -49,53 +60,96 @@ class Store:
 
     def read(self, table: str) -> DataFrame:
         """Return the current contents of ``table`` as a DataFrame."""
-        self.ensure_ready()
         return self.spark.table(self.qualified(table))
-
-    def delta(self, table: str) -> DeltaTable:
-        """Return the ``DeltaTable`` handle of ``table`` (for MERGE/UPDATE)."""
-        self.ensure_ready()
-        return DeltaTable.forName(self.spark, self.qualified(table))
 
     def retry(self, action: Callable[[], T], what: str) -> T:
         """Run a write with the configured conflict retry."""
         return with_conflict_retry(action, self.config.retry_attempts, what)
 
     def ensure_ready(self) -> None:
-        """Make every table reachable by name, or raise ``StoreNotReady``."""
-        if self._ready:
-            return
-        with self._lock:
-            if not self._ready:
-                self._register_tables()
-                self._ready = True
+        """Make every table reachable by name (SQL by name), or raise ``StoreNotReady``.
+
+        Calls of the library do not need this: each registers the tables it touches.
+        """
+        self._ensure_table(_PROBE_TABLE)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(self._ensure_table, SPECS))
 
     def mark_ready(self) -> None:
-        """Record that every table exists (``setup`` has just created them)."""
-        self._ready = True
+        """Record that every table exists and is registered (``setup`` has just created them)."""
+        with self._lock:
+            self._checked = True
+            self._registered.update(SPECS)
 
-    def _unqualified(self, table: str) -> str:
-        parts = [self.config.catalog, self.config.schema_name, table]
-        return ".".join(part for part in parts if part)
+    def forget(self, table: str) -> None:
+        """Forget that ``table`` is registered (it was re-created under its name)."""
+        with self._lock:
+            self._registered.discard(table)
 
-    def _register_tables(self) -> None:
-        catalog = self.spark.catalog
-        missing = [s for s in TABLES if not catalog.tableExists(self._unqualified(s.name))]
-        if not missing:
+    def _ensure_table(self, table: str) -> None:
+        if table in self._registered:
             return
-        if self.config.location is None:
-            raise StoreNotReady(self._not_ready_message(missing[0].name))
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.namespace}")
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(self._register_table, [table_spec.name for table_spec in missing]))
+        with self._lock:
+            if not self._checked:
+                self.check_location()
+                self._checked = True
+        self._register(table)
+        with self._lock:
+            self._registered.add(table)
 
-    def _register_table(self, table: str) -> None:
-        """Register the existing Delta folder of ``table`` under its name."""
-        assert self.config.location is not None
-        path = f"{self.config.location.rstrip('/')}/{table}"
-        if not DeltaTable.isDeltaTable(self.spark, path):
+    def register(self, table: str) -> None:
+        """Register the existing Delta folder of ``table`` under its name (``setup`` on a copy)."""
+        with self._lock:
+            self._register(table)
+            self._registered.add(table)
+
+    def table_exists(self, table: str) -> bool:
+        """Return True when ``table`` is registered under its name in the session catalog."""
+        parts = [self.config.catalog, self.config.schema_name, table]
+        return bool(self.spark.catalog.tableExists(".".join(part for part in parts if part)))
+
+    def check_location(self) -> None:
+        """Refuse a schema whose tables this session registered for another location."""
+        if self.config.location is None or not self.table_exists(_PROBE_TABLE):
+            return
+        detail = self.spark.sql(f"DESCRIBE DETAIL {self.config.table(_PROBE_TABLE)}").first()
+        registered = _plain_path(str(detail["location"])) if detail is not None else ""
+        wanted = _plain_path(f"{self.config.location.rstrip('/')}/{_PROBE_TABLE}")
+        if registered != wanted:
+            raise ConfigError(
+                "location",
+                f"schema {self.config.schema_name!r} already holds the tracking tables of "
+                f"{registered.rsplit('/', 1)[0]!r} in this session; give this store "
+                f"({self.config.location!r}) its own schema",
+            )
+
+    def _register(self, table: str) -> None:
+        """Register the existing Delta folder of ``table`` under its name (path stores)."""
+        if self.table_exists(table):
+            return
+        path = self.path(table)
+        if path is None or not self.is_delta_folder(path):
             raise StoreNotReady(self._not_ready_message(table))
-        DeltaTable.createIfNotExists(self.spark).tableName(self.qualified(table)).location(path).execute()
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.namespace}")
+        try:
+            self.spark.sql(
+                f"CREATE TABLE IF NOT EXISTS {self.config.table(table)} USING delta LOCATION {sql_string(path)}"
+            )
+        except Exception as error:  # another thread of this session registered it a moment earlier
+            if "ALREADY_EXISTS" not in str(error).upper().replace(" ", "_"):
+                raise
+
+    def is_delta_folder(self, path: str) -> bool:
+        """Return True when ``path`` holds a Delta table."""
+        try:
+            self.spark.sql(f"DESCRIBE DETAIL delta.`{path.replace('`', '``')}`").collect()
+        except Exception as error:  # not a Delta table (or no folder): Spark's AnalysisException
+            if "DELTA_MISSING_DELTA_TABLE" in str(error) or "not a Delta table" in str(error):
+                return False
+            if "PATH_NOT_FOUND" in str(error) or "doesn't exist" in str(error):
+                return False
+            raise
+        return True
 
     def _not_ready_message(self, table: str) -> str:
         where = self.config.location or self.config.namespace

@@ -1,24 +1,27 @@
-"""Every write to the tracking tables: MERGE statements sourced from DataFrames.
+"""Every write to the tracking tables: ``MERGE INTO`` or ``INSERT INTO`` SQL over a source view.
 
-User values travel as data, in a small source DataFrame typed by the table's ``TableSpec``; the
-statements themselves are built from column names taken from the specs, never from user text.
-Each helper is one Delta statement (one commit) and runs under the store's conflict retry, which
+User values travel only as data: the rows become a small DataFrame typed by the table's
+``TableSpec``, registered as a temp view under a name no other statement uses (threads sharing a
+session never collide) and dropped afterwards. The SQL text holds only identifiers from the
+specs, expressions the library wrote, and integers the library made or validated (ids and write
+buckets, as literal predicates that let Delta skip files and narrow its conflict check to the
+buckets a statement touches). The same text runs on Delta 3.x and 4.x, classic or Spark Connect.
+
+Each helper is one Delta statement (at most one commit) under the store's conflict retry, which
 re-runs the whole statement: a statement that conflicted committed nothing, so a retry never
-double-counts. The literal ``isin`` predicates on the target side let Delta skip files that cannot
-match, so a call touches a bounded number of files however long the history is.
+double-counts. Rows that can only be new (errors, links of a row this call created) are blind
+appends, which never conflict with other writers.
 """
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from functools import reduce
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from delta.tables import DeltaMergeBuilder
-from pyspark.sql import Column
-from pyspark.sql import functions as F
-
-from pt_spark.store.schema import spec
+from pt_spark.store.ids import new_ids
+from pt_spark.store.schema import BUCKET_COLUMN, bucket_of, spec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -30,6 +33,40 @@ T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
 _MAX_PRUNE_VALUES = 5000
+#: Builds the statement's SQL from the source view's name and the source columns.
+Statement = Callable[[str, list[str]], str]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one statement changed (Delta's MERGE metrics; an append inserts every row)."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def with_new_ids(table: str, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Return ``rows`` with a new id in the table's id column where a row has none."""
+    id_column = spec(table).id_column
+    copies = [dict(row) for row in rows]
+    if id_column is None:
+        return copies
+    lacking = [row for row in copies if row.get(id_column) is None]
+    for row, new in zip(lacking, new_ids(len(lacking)), strict=True):
+        row[id_column] = new
+    return copies
+
+
+def _with_buckets(table: str, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Return ``rows`` with their write bucket (bucketed tables need the ``bucket_by`` column)."""
+    by = spec(table).bucket_by
+    if by is None:
+        return [dict(row) for row in rows]
+    missing = [row for row in rows if row.get(by) is None]
+    if missing:
+        raise ValueError(f"a row of {table} needs {by} to find its write bucket: {missing[0]}")
+    return [{**row, BUCKET_COLUMN: bucket_of(row[by])} for row in rows]
 
 
 def source_frame(store: Store, table: str, rows: Sequence[Row], columns: Sequence[str]) -> DataFrame:
@@ -39,98 +76,142 @@ def source_frame(store: Store, table: str, rows: Sequence[Row], columns: Sequenc
     return store.spark.createDataFrame(data, struct)
 
 
-def _all(conditions: Iterable[Column]) -> Column:
-    return reduce(lambda left, right: left & right, conditions)
-
-
-def _match(columns: Sequence[str]) -> Column:
-    return _all(F.col(f"t.{name}") == F.col(f"s.{name}") for name in columns)
-
-
-def _prune(columns: Sequence[str], rows: Sequence[Row]) -> list[Column]:
-    """Return literal target predicates (data skipping) for the key values in ``rows``."""
-    predicates = []
-    for name in columns:
-        values = sorted({row[name] for row in rows if row.get(name) is not None}, key=str)
-        if 0 < len(values) <= _MAX_PRUNE_VALUES:
-            predicates.append(F.col(f"t.{name}").isin(values))
-    return predicates
-
-
 def _columns_of(rows: Sequence[Row]) -> list[str]:
     return list(dict.fromkeys(name for row in rows for name in row))
 
 
-Clauses = Callable[[DeltaMergeBuilder, list[str]], DeltaMergeBuilder]
-#: Narrows the source DataFrame inside the statement (see ``merge_rows``'s ``guard``).
-Guard = Callable[["DataFrame"], "DataFrame"]
+def int_literals(values: Iterable[Any]) -> str:
+    """Return distinct integers as a SQL list: ``1, 5, 9``. Anything but an int is refused."""
+    distinct = sorted(set(values))
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in distinct):
+        raise TypeError(f"only integers go into SQL text, got {distinct!r}")
+    return ", ".join(str(value) for value in distinct)
+
+
+def _prune(table: str, columns: Sequence[str], rows: Sequence[Row], narrow: bool) -> list[str]:
+    """Return literal target predicates: the buckets written (when ``narrow``), and integer values."""
+    predicates = []
+    names = list(columns)
+    if narrow and spec(table).bucket_by is not None:
+        names.append(BUCKET_COLUMN)
+    for name in dict.fromkeys(names):
+        values = {row[name] for row in rows if row.get(name) is not None}
+        integral = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        if values and integral and len(values) <= _MAX_PRUNE_VALUES:
+            predicates.append(f"t.`{name}` IN ({int_literals(values)})")
+    return predicates
+
+
+def _run(store: Store, table: str, rows: Sequence[Row], statement: Statement, what: str) -> Written:
+    """Register ``rows`` as a temp view, run ``statement`` over it under the conflict retry."""
+    if not rows:
+        return Written()
+    columns = _columns_of(rows)
+    view = f"pt_source_{uuid.uuid4().hex}"
+    source_frame(store, table, rows, columns).createOrReplaceTempView(view)
+    try:
+        sql = statement(view, columns)
+        result = store.retry(lambda: store.spark.sql(sql).collect(), what)
+    finally:
+        store.spark.catalog.dropTempView(view)
+    if not result or "num_inserted_rows" not in result[0].asDict():
+        return Written(inserted=len(rows))  # an INSERT INTO reports no metrics
+    metrics = result[0].asDict()
+    return Written(
+        inserted=int(metrics.get("num_inserted_rows") or 0),
+        updated=int(metrics.get("num_updated_rows") or 0),
+        deleted=int(metrics.get("num_deleted_rows") or 0),
+    )
 
 
 def _merge(
     store: Store,
     table: str,
     rows: Sequence[Row],
-    condition: Column,
-    clauses: Clauses,
+    on: str,
+    clauses: Callable[[list[str]], str],
     what: str,
-    guard: Guard | None = None,
-) -> None:
-    """Run one MERGE of ``rows`` (as source ``s``) into ``table`` (``t``) under the conflict retry.
+    prune: Sequence[str] = (),
+    guard: Callable[[str], str] | None = None,
+    narrow: bool = True,
+) -> Written:
+    """Run one ``MERGE INTO table AS t USING <rows> AS s ON <on> <clauses>``.
 
     Args:
         store: The tracking store.
         table: Target table.
         rows: Source rows; their keys are the source columns.
-        condition: The match condition.
-        clauses: Adds the WHEN clauses to the builder, given the source columns.
+        on: The match condition (SQL over ``t`` and ``s``).
+        clauses: The WHEN clauses, given the source columns.
         what: A description for logs and the final error.
-        guard: Applied to the source DataFrame each time the statement is (re)built.
+        prune: Columns whose integer values in ``rows`` bound the target files read (the write
+            bucket always does, on bucketed tables).
+        guard: A condition on the source view (given its name) that keeps source rows: it is
+            evaluated when the statement runs, on each retry again.
+        narrow: Name the write buckets of ``rows`` as literals, so that Delta checks conflicts
+            only against writes to those buckets. False reads (and conflicts on) the whole table.
     """
-    if not rows:
-        return
-    columns = _columns_of(rows)
+    target = store.qualified(table)
+    rows = _with_buckets(table, rows)
+    bucketed = spec(table).bucket_by is not None
+    predicates = [on, *(["t.bucket = s.bucket"] if bucketed else []), *_prune(table, prune, rows, narrow)]
 
-    def merge() -> None:
-        source = source_frame(store, table, rows, columns)
-        if guard is not None:
-            source = guard(source)
-        builder = store.delta(table).alias("t").merge(source.alias("s"), condition)
-        clauses(builder, columns).execute()
+    def statement(view: str, columns: list[str]) -> str:
+        source = view if guard is None else f"(SELECT * FROM {view} WHERE {guard(view)})"
+        condition = " AND ".join(f"({predicate})" for predicate in predicates)
+        return f"MERGE INTO {target} AS t USING {source} AS s ON {condition} {clauses(columns)}"
 
-    store.retry(merge, what)
-
-
-def _on_key(columns: Sequence[str], rows: Sequence[Row]) -> Column:
-    return _all([_match(columns), *_prune(columns, rows)])
+    return _run(store, table, rows, statement, what)
 
 
-def _from_source(columns: Iterable[str]) -> dict[str, Column | str]:
-    return {name: F.col(f"s.{name}") for name in columns}
+def _on_key(columns: Sequence[str]) -> str:
+    return " AND ".join(f"t.`{name}` = s.`{name}`" for name in columns)
 
 
-def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> None:
-    """Insert the rows whose natural key is not in ``table`` yet (get-or-create), one commit."""
+def from_source(*columns: str) -> dict[str, str]:
+    """Return assignments that copy ``columns`` from the source row."""
+    return {column: f"s.`{column}`" for column in columns}
+
+
+def _set(assignments: Mapping[str, str]) -> str:
+    return ", ".join(f"t.`{column}` = {expression}" for column, expression in assignments.items())
+
+
+def _insert(columns: Sequence[str]) -> str:
+    names = ", ".join(f"`{name}`" for name in columns)
+    values = ", ".join(f"s.`{name}`" for name in columns)
+    return f"INSERT ({names}) VALUES ({values})"
+
+
+def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> Written:
+    """Insert the rows whose natural key is not in ``table`` yet (get-or-create), one commit.
+
+    Rows of a table with an id column must carry their id (see ``with_new_ids``); ``inserted``
+    says how many of them won (a racing creator's row stays).
+    """
     key = spec(table).key
-    _merge(
+    return _merge(
         store,
         table,
         rows,
-        _on_key(key, rows),
-        lambda merge, columns: merge.whenNotMatchedInsert(values=_from_source(columns)),
+        _on_key(key),
+        lambda columns: f"WHEN NOT MATCHED THEN {_insert(columns)}",
         f"inserting into {table}",
+        prune=key,
     )
 
 
-def insert_rows(store: Store, table: str, rows: Sequence[Row]) -> None:
-    """Insert ``rows`` unconditionally (append-only tables such as ``error_tracking``)."""
-    _merge(
-        store,
-        table,
-        rows,
-        F.lit(False),
-        lambda merge, columns: merge.whenNotMatchedInsert(values=_from_source(columns)),
-        f"inserting into {table}",
-    )
+def append_rows(store: Store, table: str, rows: Sequence[Row]) -> Written:
+    """Append ``rows`` (a blind ``INSERT INTO``: it never conflicts with other writers)."""
+    target = store.qualified(table)
+    names = spec(table).column_names
+
+    def statement(view: str, columns: list[str]) -> str:
+        listed = ", ".join(f"`{name}`" for name in names)
+        values = ", ".join(f"`{name}`" if name in columns else "NULL" for name in names)
+        return f"INSERT INTO {target} ({listed}) SELECT {values} FROM {view}"
+
+    return _run(store, table, _with_buckets(table, rows), statement, f"appending to {table}")
 
 
 def merge_update(
@@ -138,42 +219,46 @@ def merge_update(
     table: str,
     rows: Sequence[Row],
     on: Sequence[str],
-    assignments: Mapping[str, Column | str],
-    when: Column | None = None,
-) -> None:
+    assignments: Mapping[str, str],
+    when: str | None = None,
+) -> Written:
     """Update matching rows of ``table`` from ``rows`` in one MERGE.
 
     Args:
         store: The tracking store.
         table: Target table.
-        rows: Source rows; they hold the ``on`` columns and any value the assignments read
-            as ``s.<column>``.
+        rows: Source rows; they hold the ``on`` columns (and, on a bucketed table, its
+            ``bucket_by`` column) and any value the assignments read as ``s.<column>``.
         on: Columns that identify the target row(s).
-        assignments: ``{column: expression}`` over ``t.`` (target) and ``s.`` (source).
-        when: Optional extra condition for the update.
+        assignments: ``{column: SQL expression}`` over ``t.`` (target) and ``s.`` (source).
+        when: Optional extra SQL condition for the update.
     """
-    _merge(
+    condition = "" if when is None else f" AND ({when})"
+    return _merge(
         store,
         table,
         rows,
-        _on_key(on, rows),
-        lambda merge, _: merge.whenMatchedUpdate(condition=when, set=dict(assignments)),
+        _on_key(on),
+        lambda _: f"WHEN MATCHED{condition} THEN UPDATE SET {_set(assignments)}",
         f"updating {table}",
+        prune=on,
     )
 
 
-def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequence[str]) -> None:
+def upsert(store: Store, table: str, rows: Sequence[Row], update_columns: Sequence[str]) -> Written:
     """Insert new rows and overwrite ``update_columns`` of existing ones (by natural key)."""
     key = spec(table).key
-    _merge(
+    return _merge(
         store,
         table,
         rows,
-        _on_key(key, rows),
-        lambda merge, columns: merge.whenMatchedUpdate(set=_from_source(update_columns)).whenNotMatchedInsert(
-            values=_from_source(columns)
+        _on_key(key),
+        lambda columns: (
+            f"WHEN MATCHED THEN UPDATE SET {_set(from_source(*update_columns))} "
+            f"WHEN NOT MATCHED THEN {_insert(columns)}"
         ),
         f"upserting into {table}",
+        prune=key,
     )
 
 
@@ -181,51 +266,55 @@ def merge_rows(
     store: Store,
     table: str,
     rows: Sequence[Row],
-    on: Column,
-    update_when: Column,
-    assignments: Mapping[str, Column | str],
-    insert_when: Column,
+    on: str,
+    update_when: str,
+    assignments: Mapping[str, str],
+    insert_when: str,
     prune: Sequence[str] = (),
-    guard: Guard | None = None,
-) -> None:
+    guard: Callable[[str], str] | None = None,
+    narrow: bool = True,
+) -> Written:
     """Update some rows and insert others in ONE MERGE (one Delta transaction).
 
     Args:
         store: The tracking store.
         table: Target table.
         rows: Source rows (``s``); each is meant either for an update or for an insert.
-        on: Match condition between ``t`` and ``s``.
+        on: Match condition between ``t`` and ``s`` (SQL).
         update_when: Which matched source rows update their target (``assignments``).
-        assignments: ``{column: expression}`` for the updates.
+        assignments: ``{column: SQL expression}`` for the updates.
         insert_when: Which unmatched source rows are inserted (all their columns).
-        prune: Columns whose values in ``rows`` bound the target files read.
-        guard: Narrows the source inside the statement, for a rule that needs the table's
-            current rows (e.g. drop every source row when a name is taken). It is rebuilt on
-            each retry, so it sees the rows a conflicting writer committed.
+        prune: Columns whose integer values in ``rows`` bound the target files read.
+        guard: Keeps source rows by a rule that needs the table's current rows (e.g. drop every
+            source row when a name is taken); see ``_merge``.
+        narrow: See ``_merge``.
     """
-    _merge(
+    return _merge(
         store,
         table,
         rows,
-        _all([on, *_prune(prune, rows)]),
-        lambda merge, columns: merge.whenMatchedUpdate(
-            condition=update_when, set=dict(assignments)
-        ).whenNotMatchedInsert(condition=insert_when, values=_from_source(columns)),
+        on,
+        lambda columns: (
+            f"WHEN MATCHED AND ({update_when}) THEN UPDATE SET {_set(assignments)} "
+            f"WHEN NOT MATCHED AND ({insert_when}) THEN {_insert(columns)}"
+        ),
         f"merging into {table}",
+        prune,
         guard,
+        narrow,
     )
 
 
-def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> None:
+def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]) -> Written:
     """Delete the rows of ``table`` that match ``rows`` on ``on``, one commit."""
-    key_rows = [{name: row[name] for name in on} for row in rows]
-    _merge(
+    return _merge(
         store,
         table,
-        key_rows,
-        _on_key(on, key_rows),
-        lambda merge, _: merge.whenMatchedDelete(),
+        rows,
+        _on_key(on),
+        lambda _: "WHEN MATCHED THEN DELETE",
         f"deleting rows of {table}",
+        prune=on,
     )
 
 
@@ -251,13 +340,17 @@ def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]
 
 
 __all__ = [
+    "Written",
+    "append_rows",
     "delete_rows",
+    "from_source",
     "in_parallel",
-    "side_by_side",
     "insert_missing",
-    "insert_rows",
+    "int_literals",
     "merge_rows",
     "merge_update",
+    "side_by_side",
     "source_frame",
     "upsert",
+    "with_new_ids",
 ]
