@@ -135,7 +135,7 @@ def seed_run(
 ) -> None:
     """Insert a ``process_tracking`` row in ``status`` (a default status name)."""
     from pt_spark.store.reads import find_keys
-    from pt_spark.store.writes import insert_rows
+    from pt_spark.store.writes import append_rows, with_new_ids
 
     store = seed_store(spark, config)
     status_id = find_keys(store, {"process_status_lkup": [(status,)]})["process_status_lkup"][(status,)]
@@ -146,4 +146,4 @@ def seed_run(
         "is_latest_run": latest,
         **columns,
     }
-    insert_rows(store, "process_tracking", [row])
+    append_rows(store, "process_tracking", with_new_ids("process_tracking", [row]))

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from pt_spark import InvalidInput, NotFound, ProcessTracker, ProtectedRowError, admin
 from pt_spark.admin_topics import TOPICS, filter_value
-from pt_spark.store.writes import insert_rows
+from pt_spark.store.writes import append_rows, with_new_ids
 
 # topic -> (table, name column, create options, {column: expected value after create})
 LOOKUPS = {
@@ -368,7 +368,7 @@ def test_latest_runs_newest_first_with_duration_and_errors(spark, config, unique
     errors = [
         {"error_type_id": error_type, "process_tracking_id": failed_id, "error_occurrence_date_time": t}
     ] * 2
-    insert_rows(seed_store(spark, config), "error_tracking", errors)
+    append_rows(seed_store(spark, config), "error_tracking", with_new_ids("error_tracking", errors))
 
     columns = ("process_name", "process_run_id", "process_status_name", "duration_seconds", "error_count")
     got = [tuple(r[c] for c in columns) for r in admin.latest_runs(spark, limit=3, config=config).collect()]

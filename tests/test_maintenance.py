@@ -25,8 +25,10 @@ def test_maintain_compacts_small_files_and_keeps_every_row(
     spark: SparkSession, config: TrackerConfig
 ) -> None:
     target = f"{config.schema_name}.actor_lkup"
-    for i in range(SMALL_COMMITS):  # one commit, one small file each (actor_id is Delta-generated)
-        frame = spark.createDataFrame([(f"maintain-actor-{i}",)], "actor_name string")
+    for i in range(SMALL_COMMITS):  # one commit, one small file each
+        frame = spark.createDataFrame(
+            [(10**15 + i, f"maintain-actor-{i}")], "actor_id long, actor_name string"
+        )
         frame.write.format("delta").mode("append").saveAsTable(target)
     before_files = _file_count(spark, config, "actor_lkup")
     before_rows = _rows(spark, config, "actor_lkup")

@@ -28,11 +28,11 @@ from pyspark.sql import functions as F
 
 from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
-from pt_spark.store.reads import ensure_rows
+from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
 from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
 from pt_spark.store.schema import spec as spec_of
-from pt_spark.store.writes import insert_missing, merge_update
+from pt_spark.store.writes import merge_update
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -449,9 +449,10 @@ def test_frequently_written_tables_compact_automatically(spark, config):
 def test_tables_are_partitioned_as_declared(spark, config):
     for spec in TABLES:
         assert tuple(partition_columns(config, spec.name)) == spec.partitioned_by, spec.name
-    assert spec_of("process_tracking").partitioned_by == ("is_latest_run",)
-    detail = Store(spark, config).delta("process_tracking").detail().first()
-    assert detail is not None and detail["partitionColumns"] == ["is_latest_run"]
+    assert spec_of("process_tracking").partitioned_by == ("bucket", "is_latest_run")
+    assert spec_of("process").partitioned_by == ("bucket",)
+    detail = spark.sql(f"DESCRIBE DETAIL {Store(spark, config).qualified('process_tracking')}").first()
+    assert detail is not None and detail["partitionColumns"] == ["bucket", "is_latest_run"]
 
 
 def test_setup_upgrades_an_older_store_s_columns_properties_and_version(spark, config):
@@ -591,7 +592,7 @@ def test_a_new_jvm_sees_the_tables_by_name(config, tmp_path):
 
 
 def _new_process(store: Store, name: str) -> None:
-    insert_missing(store, "process", [{"process_name": name, "total_record_count": 0}])
+    create_missing(store, "process", [{"process_name": name, "total_record_count": 0}])
 
 
 def _increment(store: Store, name: str) -> None:
@@ -614,7 +615,7 @@ def test_concurrent_increments_are_retried_and_counted_once(spark, config, uniqu
     store = store_for(spark, config)
     name = unique("counted")
     _new_process(store, name)
-    caplog.set_level(logging.INFO, logger="pt_spark.store.retry")
+    caplog.set_level(logging.WARNING, logger="pt_spark.store.retry")
     barrier = threading.Barrier(2)
 
     def worker() -> None:
@@ -627,7 +628,7 @@ def test_concurrent_increments_are_retried_and_counted_once(spark, config, uniqu
             future.result()
 
     assert _total(spark, config, name) == 10
-    retried = [r for r in caplog.records if "hit a Delta conflict" in r.getMessage()]
+    retried = [r for r in caplog.records if "a concurrent writer changed the table first" in r.getMessage()]
     assert retried, "the two writers never conflicted, so no retry was exercised"
 
 
@@ -687,9 +688,9 @@ def test_overwrite_removes_user_rows_and_reseeds_defaults(spark, config, unique)
     holds exactly the defaults again, which is all the other tests of this module rely on."""
     store = store_for(spark, config)
     actor, status, process = unique("actor"), unique("status"), unique("process")
-    insert_missing(store, "actor_lkup", [{"actor_name": actor}])
-    insert_missing(store, "process_status_lkup", [{"process_status_name": status}])
-    insert_missing(store, "process", [{"process_name": process, "total_record_count": 5}])
+    create_missing(store, "actor_lkup", [{"actor_name": actor}])
+    create_missing(store, "process_status_lkup", [{"process_status_name": status}])
+    create_missing(store, "process", [{"process_name": process, "total_record_count": 5}])
     assert table(spark, config, "actor_lkup").where(F.col("actor_name") == actor).count() == 1
     assert status in _names(spark, config, "process_status_lkup", "process_status_name")
 
@@ -700,8 +701,8 @@ def test_overwrite_removes_user_rows_and_reseeds_defaults(spark, config, unique)
     assert table(spark, config, "process_tracking").count() == 0
     _assert_exact_defaults(spark, config)
     assert SPEC_TABLES <= _catalog_tables(spark, config.schema_name)
-    # the re-created tables keep working: ids are generated again
-    insert_missing(store_for(spark, config), "actor_lkup", [{"actor_name": actor}])
+    # the re-created tables keep working
+    create_missing(store_for(spark, config), "actor_lkup", [{"actor_name": actor}])
     assert [r.actor_id is not None for r in table(spark, config, "actor_lkup").collect()] == [True]
 
 
@@ -720,7 +721,7 @@ def test_setup_on_an_existing_store_seen_from_a_new_catalog_registers_it(spark, 
     assert statuses == 4
 
 
-def test_ensure_rows_inserts_links_of_a_new_row_without_a_look_up_and_only_once(spark, config):
+def test_ensure_rows_appends_links_of_a_new_row_without_a_look_up(spark, config):
     store = store_for(spark, config)
     extract_id = 10_000_000 + uuid.uuid4().int % 1_000_000  # an id no other test uses
     rows = [
@@ -730,7 +731,9 @@ def test_ensure_rows_inserts_links_of_a_new_row_without_a_look_up_and_only_once(
     wanted = {"extract_dataset_type": rows}
     found = ensure_rows(store, wanted, new=["extract_dataset_type"])
     assert found == {"extract_dataset_type": {(extract_id, 1): None, (extract_id, 2): None}}
-    ensure_rows(store, wanted, new=["extract_dataset_type"])  # a racing caller's insert: skipped by the MERGE
+    commits = table_versions(config)
+    assert ensure_rows(store, wanted) == found  # get-or-create finds them: no second copy
+    assert commits_since(commits, config) == {}
     links = table(spark, config, "extract_dataset_type").where(F.col("extract_id") == extract_id)
     assert sorted(row["dataset_type_id"] for row in links.collect()) == [1, 2]
 
