@@ -16,11 +16,10 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import click
-from pydantic import ValidationError
 
 from pt_spark._version import __version__
 from pt_spark.admin_topics import PROCESS_RUN, all_options, describe, find_topic, normalize_topic, topic_names
-from pt_spark.errors import InvalidInput, ProcessTrackerError
+from pt_spark.errors import ConfigError, InvalidInput, ProcessTrackerError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -101,10 +100,8 @@ def _session_and_config(store: dict[str, Any]) -> tuple[SparkSession, TrackerCon
     given = {key: value for key, value in store.items() if value is not None}
     try:
         explicit = TrackerConfig(**given) if given else None
-    except ValidationError as error:
-        first = error.errors()[0]
-        option = "--" + str(first["loc"][0] if first["loc"] else "config").replace("schema_name", "schema")
-        raise click.BadParameter(first["msg"], param_hint=option) from error
+    except ConfigError as error:
+        raise click.BadParameter(error.detail, param_hint=f"--{error.key}") from error
     spark = local_spark()
     return spark, resolve_config(spark, explicit, config_location)
 
