@@ -1,0 +1,112 @@
+"""What a user meets when input is out of range, text is long, links loop, paths look like globs, logs.
+
+Each test is a defect found by a black-box review: it failed on the code before the fix. Rejected
+calls are shown to write nothing (every table's Delta version unchanged).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import table, table_versions
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from pt_spark import ExtractTracker, InvalidInput, NotFound, ProcessTracker, TrackerConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIGINT_MAX = 2**63 - 1
+OUT_OF_RANGE = [2**63, 10**30, 1e30, True, -1, 0, "7"]
+
+
+@pytest.fixture(scope="module")
+def run(spark: SparkSession, config: TrackerConfig) -> ProcessTracker:
+    """One run of an extract process, shared by the module (no test changes its state)."""
+    return ProcessTracker(
+        spark=spark,
+        process_name="user errors",
+        process_type="Extract",
+        sources="Reviewer",
+        dataset_types="Reviewed",
+        config=config,
+    )
+
+
+@pytest.fixture(scope="module")
+def extract(run: ProcessTracker) -> ExtractTracker:
+    return ExtractTracker(run, filename="review.csv", location_path="s3://review/drop/")
+
+
+# --- 2. numbers out of the BIGINT range ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", OUT_OF_RANGE)
+def test_out_of_range_ids_and_counts_name_the_argument_and_write_nothing(spark, config, run, extract, bad):
+    before = table_versions(config)
+    with pytest.raises(InvalidInput, match="process_tracking_id"):
+        ProcessTracker(spark=spark, process_tracking_id=bad, config=config)
+    with pytest.raises(InvalidInput, match="extract_id"):
+        ExtractTracker(run, extract_id=bad)
+    if bad != 0:  # 0 is a valid count
+        with pytest.raises(InvalidInput, match="num_records"):
+            run.set_process_run_record_count(bad)
+        with pytest.raises(InvalidInput, match="num_records"):
+            extract.set_extract_record_count(bad)
+    assert table_versions(config) == before
+
+
+def test_the_largest_bigint_is_a_valid_id(spark, config, run):
+    """2**63 - 1 passes the check: the run is looked up (and not found), nothing is refused."""
+    with pytest.raises(NotFound):
+        ProcessTracker(spark=spark, process_tracking_id=BIGINT_MAX, config=config)
+
+
+@pytest.mark.parametrize("bad", [-1, 0, "1", 2**63, 1.0, True])
+def test_finders_refuse_bad_process_ids_and_stay_read_only(config, run, bad):
+    before = table_versions(config)
+    finders = (
+        run.find_process_contacts,
+        run.find_process_source_attributes,
+        run.find_process_target_attributes,
+    )
+    for finder in finders:
+        with pytest.raises(InvalidInput, match="process_id"):
+            finder(bad)
+    if not isinstance(bad, str):  # find_process_filters takes a process name as a string
+        with pytest.raises(InvalidInput, match="process"):
+            run.find_process_filters(bad)
+    assert run.find_process_contacts().count() == 0  # the default (this run's process) still works
+    assert table_versions(config) == before
+
+
+# --- 3. long error text -------------------------------------------------------------------------
+
+
+def _spark_like_error() -> str:
+    """A ~3,000-character multi-line error shaped like a real Spark one (tabs, CRLF, quotes, unicode)."""
+    frames = "".join(
+        f"\tat org.apache.spark.sql.execution.Stage{i}.run(Stage{i}.scala:{100 + i})\n" for i in range(48)
+    )
+    head = "org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 3.0 failed\n"
+    tail = "Caused by: java.io.IOException: can't read 'teams.csv' \"quoted\" C:\\tmp\\x — naïve\r\n\t\t...\n"
+    text = head + frames + tail
+    assert len(text) >= 3000 and "\n" in text and "\t" in text
+    return text
+
+
+def test_a_long_multi_line_error_description_is_stored_verbatim(spark, config, run):
+    text = _spark_like_error()
+    run.raise_run_error("Data Error", text)
+    errors = table(spark, config, "error_tracking").where(
+        F.col("process_tracking_id") == run.process_tracking_id
+    )
+    assert [row.error_description for row in errors.collect()] == [text]
+
+
+@pytest.mark.parametrize(("bad", "problem"), [("a\x00b", "NUL"), (42, "string"), ("  \n", "empty")])
+def test_a_bad_error_description_is_refused_and_writes_nothing(config, run, bad, problem):
+    before = table_versions(config)
+    with pytest.raises(InvalidInput, match=f"error_description.*{problem}"):
+        run.raise_run_error("Data Error", bad)
+    assert table_versions(config) == before
