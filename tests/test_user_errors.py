@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import table, table_versions
+from helpers import commits_since, table, table_versions
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -110,3 +110,22 @@ def test_a_bad_error_description_is_refused_and_writes_nothing(config, run, bad,
     with pytest.raises(InvalidInput, match=f"error_description.*{problem}"):
         run.raise_run_error("Data Error", bad)
     assert table_versions(config) == before
+
+
+# --- 4. extract dependency cycles ---------------------------------------------------------------
+
+
+def test_an_extract_dependency_cycle_is_refused_and_writes_nothing(config, run, unique):
+    folder = f"s3://{unique('cycle')}/drop/"
+    a, b, c = (ExtractTracker(run, filename=f"{name}.csv", location_path=folder) for name in "abc")
+    a.add_dependency("child", b)  # a -> b
+    c.add_dependency("parent", b)  # b -> c
+    before = table_versions(config)
+    with pytest.raises(InvalidInput, match="cycle"):
+        a.add_dependency("parent", c)  # c -> a closes a -> b -> c -> a
+    with pytest.raises(InvalidInput, match="cycle"):
+        c.add_dependency("child", a)  # the same link, given from the other end
+    assert table_versions(config) == before
+    a.add_dependency("child", c)  # a -> c is a shortcut, not a cycle
+    c.add_dependency("parent", a)  # and giving it again is a no-op
+    assert commits_since(before, config) == {"extract_dependency": 1}
