@@ -129,3 +129,23 @@ def test_an_extract_dependency_cycle_is_refused_and_writes_nothing(config, run, 
     a.add_dependency("child", c)  # a -> c is a shortcut, not a cycle
     c.add_dependency("parent", a)  # and giving it again is a no-op
     assert commits_since(before, config) == {"extract_dependency": 1}
+
+
+# --- 5. glob characters in folder names ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("folder", "sibling"), [("in[1]", "in1"), ("in{a,b}", "ina"), ("data*", "data_x")])
+def test_register_by_location_takes_the_path_literally(run, unique, tmp_path, folder, sibling):
+    """The folder's own files are registered; a sibling the name would match as a glob is not."""
+    root = tmp_path / unique("root")
+    (root / folder / "sub").mkdir(parents=True)
+    (root / sibling).mkdir()
+    for path in (root / folder / "a.csv", root / folder / "b.json", root / folder / "sub" / "deep.csv"):
+        path.write_text("x\n", encoding="utf-8")
+    (root / sibling / "wrong.csv").write_text("x\n", encoding="utf-8")
+    name = unique("glob location")
+
+    assert run.register_extracts_by_location(str(root / folder), location_name=name) == 2
+
+    found = run.find_extracts_by_location(location_name=name).collect()
+    assert sorted(row.extract_filename for row in found) == ["a.csv", "b.json"]
