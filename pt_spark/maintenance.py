@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterable
 
 from pt_spark.config import TrackerConfig, resolve_config
@@ -27,8 +30,6 @@ from pt_spark.store.schema import SPECS, TABLES
 from pt_spark.store.store import Store, store_for
 
 if TYPE_CHECKING:
-    import os
-
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,53 @@ def _compact(store: Store, table: str) -> dict[str, int]:
     return store.retry(optimize, f"optimize {table}")
 
 
-def _maintain_table(store: Store, table: str, retention: float | None) -> TableReport:
+def _scala_console(spark: SparkSession) -> Any:
+    """Return the JVM's ``scala.Console`` on a classic session with pinned threads, else None."""
+    if os.environ.get("PYSPARK_PIN_THREAD", "true").lower() != "true":
+        return None  # py4j's thread pool: the calls of one Python thread may use several JVM threads
+    try:
+        jvm = spark.sparkContext._jvm  # Spark Connect and restricted clusters have no py4j gateway
+        return getattr(getattr(jvm, "scala.Console$"), "MODULE$") if jvm is not None else None
+    except Exception:
+        return None
+
+
+@contextmanager
+def _console_muted(spark: SparkSession) -> Iterator[None]:
+    """Mute Scala's ``Console.out`` for this thread's JVM thread while the block runs.
+
+    Delta's VACUUM prints "Deleted N files and directories in a total of M directories." with
+    ``println`` (not a log4j logger, so the log4j2 config cannot silence it): 46 lines on
+    stdout for one ``pt-spark maintain``. ``Console.out`` is per thread, and with PySpark's pinned
+    threads a Python thread's calls run on one JVM thread, so nothing else is muted. Elsewhere
+    (Spark Connect, unpinned py4j) nothing changes.
+    """
+    console = _scala_console(spark)
+    if console is None:
+        yield
+        return
+    jvm: Any = spark.sparkContext._jvm
+    previous = console.out()
+    console.setOutDirect(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))
+    try:
+        yield
+    finally:
+        console.setOutDirect(previous)
+
+
+def _vacuum(spark: SparkSession, store: Store, table: str, retention: float) -> None:
+    with _console_muted(spark):
+        store.retry(lambda: store.delta(table).vacuum(retention), f"vacuum {table}")
+
+
+def _maintain_table(spark: SparkSession, store: Store, table: str, retention: float | None) -> TableReport:
     before = _file_count(store, table)
     report: TableReport = {"files_before": before, "files_added": 0, "files_removed": 0}
     if before > 1:
         report.update(_compact(store, table))
     report["files_after"] = before - report["files_removed"] + report["files_added"]
     if retention is not None:
-        store.retry(lambda: store.delta(table).vacuum(retention), f"vacuum {table}")
+        _vacuum(spark, store, table, retention)
     report["vacuumed"] = retention is not None
     log.debug("maintained %s: %s", table, report)
     return report
@@ -139,7 +179,7 @@ def maintain(
     store = store_for(spark, resolved)
     store.ensure_ready()
     with ThreadPoolExecutor(max_workers=min(_PARALLEL_TABLES, max(1, len(names)))) as pool:
-        reports = list(pool.map(lambda name: _maintain_table(store, name, retention), names))
+        reports = list(pool.map(lambda name: _maintain_table(spark, store, name, retention), names))
     result = dict(zip(names, reports, strict=True))
     compacted = sum(1 for report in reports if report["files_removed"])
     log.info("maintained %s table(s); %s compacted", len(names), compacted)

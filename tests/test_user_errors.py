@@ -6,6 +6,10 @@ calls are shown to write nothing (every table's Delta version unchanged).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,56 @@ def test_register_by_location_takes_the_path_literally(run, unique, tmp_path, fo
 
     found = run.find_extracts_by_location(location_name=name).collect()
     assert sorted(row.extract_filename for row in found) == ["a.csv", "b.json"]
+
+
+# --- 7. logging noise ---------------------------------------------------------------------------
+
+_NOISY_CHILD = textwrap.dedent(
+    """
+    import sys
+    from delta.tables import DeltaTable
+    from pt_spark import TrackerConfig
+    from pt_spark.maintenance import maintain
+    from pt_spark.session import local_spark
+
+    schema, location, scratch = sys.argv[1:4]
+    spark = local_spark("pt_spark_quiet_logs")
+    try:
+        spark.sql("SELECT * FROM nope").collect()
+    except Exception as error:
+        print("caught", type(error).__name__, flush=True)
+    spark.range(3).write.format("delta").save(scratch)
+    duplicates = spark.createDataFrame([(1,), (1,)], "id long")
+    try:  # a MERGE that fails in Delta (two source rows for one target row), caught here
+        merge = DeltaTable.forPath(spark, scratch).alias("t").merge(duplicates.alias("s"), "t.id = s.id")
+        merge.whenMatchedUpdateAll().execute()
+    except Exception as error:
+        print("caught", type(error).__name__, flush=True)
+    report = maintain(spark, config=TrackerConfig(schema=schema, location=location), tables=["process"])
+    print("vacuumed", report["process"]["vacuumed"], flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_caught_spark_errors_and_vacuum_print_no_java_stack_trace(config, tmp_path):
+    """A local session's caught SQL error, failed MERGE and VACUUM leave stderr and stdout quiet."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PT_SPARK_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _NOISY_CHILD, config.schema_name, str(config.location), str(tmp_path / "t")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == [
+        "caught AnalysisException",
+        "caught UnsupportedOperationException",
+        "vacuumed True",
+    ]  # no "Deleted 0 files and directories in a total of 1 directories." from VACUUM
+    assert "at org.apache" not in done.stderr, done.stderr[:3000]  # no Java stack trace, raw or in JSON
+    assert "Fatal error in MERGE" not in done.stderr
+    assert "SQLQueryContextLogger" not in done.stderr
