@@ -80,7 +80,7 @@ class _Group(click.Group):
 
     A pt_spark error shows its message as click does (``Error: ...``); any other error (a Spark
     ``AnalysisException``, a Py4J error, ...) shows ``pt-spark: error: <first line>``; its whole
-    traceback is logged at DEBUG on the ``pt_spark.cli`` logger (``PT_SPARK_LOG_LEVEL=DEBUG``).
+    traceback is logged at DEBUG on the ``pt_spark.cli`` logger.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
