@@ -34,6 +34,7 @@ from pt_spark.admin_topics import (
 )
 from pt_spark.config import TrackerConfig
 from pt_spark.errors import InvalidInput, NotFound, ProtectedRowError
+from pt_spark.graphs import closes_cycle
 from pt_spark.run_admin import latest_runs, release_hold, store_from
 from pt_spark.store.defaults import is_system_row
 from pt_spark.store.reads import create_missing, find_keys, key_of
@@ -150,18 +151,11 @@ def _check_acyclic(store: Store, topic: Topic, row: Mapping[str, Any], request: 
     parent, child = row[parent_column], row[child_column]
     if parent == child:
         raise InvalidInput(f"{request.describe()}: a process cannot depend on itself")
-    children: dict[int, set[int]] = {}
-    for edge in store.read(topic.table).select(parent_column, child_column).collect():
-        children.setdefault(edge[0], set()).add(edge[1])
-    seen: set[int] = set()
-    pending = [child]
-    while pending:
-        node = pending.pop()
-        if node == parent:
-            raise InvalidInput(f"{request.describe()} would create a dependency cycle")
-        if node not in seen:
-            seen.add(node)
-            pending.extend(children.get(node, ()))
+    edges = [
+        (edge[0], edge[1]) for edge in store.read(topic.table).select(parent_column, child_column).collect()
+    ]
+    if closes_cycle(edges, parent, child):
+        raise InvalidInput(f"{request.describe()} would create a dependency cycle")
 
 
 def _check_unused(store: Store, request: _Request, row_id: int) -> None:

@@ -3,7 +3,8 @@
 Built with click. Each command opens the local Delta-enabled session (or reuses the active one),
 resolves the store from the options given (``--schema``, ``--catalog``, ``--location``,
 ``--config``; unset options leave environment and config-file values alone), and calls
-``pt_spark.admin``. Exit codes: 0 success, 1 a pt_spark error (message on stderr), 2 a usage
+``pt_spark.admin``. Exit codes: 0 success, 1 an error (a one-line message on stderr, never a
+traceback: a pt_spark error as ``Error: ...``, any other as ``pt-spark: error: ...``), 2 a usage
 error such as an unknown topic.
 """
 
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 
 import click
-from pydantic import ValidationError
 
 from pt_spark._version import __version__
 from pt_spark.admin_topics import PROCESS_RUN, all_options, describe, find_topic, normalize_topic, topic_names
-from pt_spark.errors import InvalidInput, ProcessTrackerError
+from pt_spark.errors import ConfigError, InvalidInput, ProcessTrackerError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,14 +48,51 @@ _NUMERIC_COLUMNS = frozenset(
 )
 
 
+class _ForeignError(click.ClickException):
+    """An error that is not pt_spark's own (Spark, Py4J, the OS): one line on stderr, exit code 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print ``pt-spark: error: <message>`` on stderr."""
+        stream = file if file is not None else sys.stderr
+        stream.write(f"pt-spark: error: {self.message}\n")
+
+
+def first_line(error: BaseException) -> str:
+    r"""Return the first non-blank line of an error's message (a Py4J error: of the Java exception).
+
+    Example:
+        >>> first_line(ValueError("bad value\n\tat somewhere"))
+        'bad value'
+    """
+    text = str(error)
+    java = getattr(error, "java_exception", None)  # py4j's Py4JJavaError: "An error occurred ..."
+    if java is not None:
+        try:
+            text = str(java.toString())
+        except Exception:  # the JVM is gone: keep py4j's own message
+            log.debug("cannot read the Java exception", exc_info=True)
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line or type(error).__name__
+
+
 class _Group(click.Group):
-    """The ``pt-spark`` group: a pt_spark error becomes a one-line message and exit code 1."""
+    """The ``pt-spark`` group: every error becomes a one-line message and exit code 1.
+
+    A pt_spark error shows its message as click does (``Error: ...``); any other error (a Spark
+    ``AnalysisException``, a Py4J error, ...) shows ``pt-spark: error: <first line>``; its whole
+    traceback is logged at DEBUG on the ``pt_spark.cli`` logger.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ProcessTrackerError as error:
             raise click.ClickException(str(error)) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            log.debug("pt-spark failed", exc_info=True)
+            raise _ForeignError(first_line(error)) from error
 
 
 @click.group(cls=_Group, context_settings=_CONTEXT)
@@ -101,10 +139,8 @@ def _session_and_config(store: dict[str, Any]) -> tuple[SparkSession, TrackerCon
     given = {key: value for key, value in store.items() if value is not None}
     try:
         explicit = TrackerConfig(**given) if given else None
-    except ValidationError as error:
-        first = error.errors()[0]
-        option = "--" + str(first["loc"][0] if first["loc"] else "config").replace("schema_name", "schema")
-        raise click.BadParameter(first["msg"], param_hint=option) from error
+    except ConfigError as error:
+        raise click.BadParameter(error.detail, param_hint=f"--{error.key}") from error
     spark = local_spark()
     return spark, resolve_config(spark, explicit, config_location)
 
@@ -330,4 +366,4 @@ def runs(process_name: str | None, limit: int, **store: Any) -> None:
     click.echo(format_table([header for header, _ in _RUN_COLUMNS], rows, numeric))
 
 
-__all__ = ["format_table", "main"]
+__all__ = ["first_line", "format_table", "main"]

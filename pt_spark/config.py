@@ -24,26 +24,47 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pt_spark.errors import ConfigError
+from pt_spark.errors import ConfigError, InvalidInput
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 CONFIG_FILENAME = "process_tracker_config.ini"
-CONFIG_KEYS = ("max_concurrent_failures", "log_level", "catalog", "schema", "location")
+CONFIG_KEYS = ("max_concurrent_failures", "log_level", "catalog", "schema", "location", "stale_run_timeout")
 ENV_PREFIX = "PT_SPARK_"
 SPARK_CONF_PREFIX = "spark.pt_spark."
 DEFAULT_CONFIG_DIR = Path("~/.process_tracker")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+log = logging.getLogger(__name__)
+
+
+def _config_error(error: ValidationError) -> ConfigError:
+    """Return the first problem of a pydantic ``ValidationError`` as a ``ConfigError`` naming its key."""
+    first = error.errors()[0]
+    wrapped = first.get("ctx", {}).get("error")
+    if isinstance(wrapped, ConfigError):  # model_validate() runs __init__, which raised it
+        return wrapped
+    key = str(first["loc"][0]) if first["loc"] else "config"
+    key = "schema" if key == "schema_name" else key
+    if first["type"] == "extra_forbidden":
+        known = (field.alias or name for name, field in TrackerConfig.model_fields.items())
+        return ConfigError(key, f"unknown key (known keys: {', '.join(sorted(known))})")
+    message = first["msg"].removeprefix("Value error, ")
+    return ConfigError(key, f"{message} (got {first.get('input')!r})")
 
 
 class TrackerConfig(BaseModel):
     """Where the tracking store lives and how the tracker behaves.
 
+    An invalid value or an unknown key raises ``ConfigError`` naming the key, here as when a value
+    comes from a config file, the environment or the Spark conf.
+
     Example:
-        >>> TrackerConfig(schema="process_tracker", location="/data/pt").schema_name
+        >>> TrackerConfig(schema="process_tracker", location="/data/pt").schema
         'process_tracker'
+        >>> TrackerConfig(catalog="main").table("process")
+        '`main`.`process_tracker`.`process`'
     """
 
     model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
@@ -54,11 +75,25 @@ class TrackerConfig(BaseModel):
     max_concurrent_failures: int = Field(default=3, ge=1)
     log_level: str = "WARNING"
     retry_attempts: int = Field(default=10, ge=1)
+    stale_run_timeout: int | None = Field(default=None, ge=1)
 
-    @field_validator("catalog", "location", mode="before")
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise _config_error(error) from error
+
+    @field_validator("catalog", "location", "stale_run_timeout", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("max_concurrent_failures", "retry_attempts", "stale_run_timeout", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number, not True/False")
+        return value
 
     @field_validator("catalog", "schema_name")
     @classmethod
@@ -83,13 +118,28 @@ class TrackerConfig(BaseModel):
         return level
 
     @property
+    def schema(self) -> str:  # type: ignore[override]  # shadows pydantic's deprecated BaseModel.schema()
+        """Return the schema (database) name; the same as ``schema_name``."""
+        return self.schema_name
+
+    @property
     def namespace(self) -> str:
         """Return the quoted ``catalog.schema`` (or ``schema``) that holds the tables."""
         parts = [self.catalog, self.schema_name] if self.catalog else [self.schema_name]
         return ".".join(f"`{part}`" for part in parts)
 
     def table(self, name: str) -> str:
-        """Return the quoted, fully qualified name of tracking table ``name``."""
+        """Return the quoted, fully qualified name of the table ``name``.
+
+        Example:
+            >>> TrackerConfig(schema="pt").table("process")
+            '`pt`.`process`'
+
+        Raises:
+            InvalidInput: ``name`` is not a plain identifier.
+        """
+        if not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise InvalidInput(f"name: expected a plain table name (letters, digits, '_') (got {name!r})")
         return f"{self.namespace}.`{name}`"
 
 
@@ -128,10 +178,19 @@ def _env_values() -> dict[str, str]:
     return {key: value for key, value in found.items() if value is not None}
 
 
+def _spark_conf_value(spark: SparkSession, key: str) -> str | None:
+    """Return ``spark.pt_spark.<key>``, or None when unset or when the platform refuses to read it."""
+    try:
+        return spark.conf.get(SPARK_CONF_PREFIX + key, None)
+    except Exception as error:  # serverless compute refuses keys it does not know; skip that layer
+        log.debug("cannot read spark conf %s%s (skipped): %s", SPARK_CONF_PREFIX, key, error)
+        return None
+
+
 def _spark_conf_values(spark: SparkSession | None) -> dict[str, str]:
     if spark is None:
         return {}
-    found = {key: spark.conf.get(SPARK_CONF_PREFIX + key, None) for key in CONFIG_KEYS}
+    found = {key: _spark_conf_value(spark, key) for key in CONFIG_KEYS}
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -158,13 +217,7 @@ def resolve_config(
     merged.update(_env_values())  # 3.
     merged.update(_user_file_values(config_location))  # 2.
     merged.update(_explicit_values(config))  # 1.
-    try:
-        resolved = TrackerConfig.model_validate(merged)
-    except ValidationError as error:
-        first = error.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "config"
-        key = "schema" if key == "schema_name" else key
-        raise ConfigError(key, first["msg"]) from error
+    resolved = TrackerConfig(**merged)  # raises ConfigError naming the key
     logging.getLogger("pt_spark").setLevel(resolved.log_level)
     return resolved
 

@@ -20,6 +20,7 @@ class ConfigError(InvalidInput):
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key
+        self.detail = message
         super().__init__(f"Invalid configuration value for '{key}': {message}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 _REGISTERED_STATUS = "ready"
 #: Link tables whose key names the extract (a new extract has none of their rows yet).
 KEYED_BY_EXTRACT = link_tables_keyed_by("extract_id", "extract_tracking_id")
+#: Characters Hadoop's path globbing gives a meaning; a backslash before one makes it literal.
+_GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
 
 
 def lineage_links(
@@ -131,11 +134,22 @@ def _depth(uri: str) -> int:
     return len(path_segments(split_authority(uri)[1]))
 
 
+def literal_path(path: str) -> str:
+    r"""Return ``path`` with Hadoop glob characters escaped, so Spark reads it literally.
+
+    Example:
+        >>> literal_path("/data/in[1]/{a,b}")
+        '/data/in\\[1\\]/\\{a,b\\}'
+    """
+    return _GLOB_CHARACTERS.sub(r"\\\1", path)
+
+
 def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
     """Return (file name, size in bytes) of the files directly under ``folder`` (one Spark job).
 
     Spark lists the folder (any Hadoop-compatible URI) without reading file contents; hidden
-    files (``.x``, ``_x``) are skipped as Spark does. Files in sub-folders are not included.
+    files (``.x``, ``_x``) are skipped as Spark does. Files in sub-folders are not included. The
+    path is data, not a pattern: ``[``, ``{``, ``*``, ``?`` in it are matched literally.
 
     Raises:
         NotFound: the folder does not exist.
@@ -144,7 +158,7 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
     if not scheme_of(folder) and not os.path.isabs(folder):
         where = os.path.abspath(folder)
     try:
-        rows = spark.read.format("binaryFile").load(where).select("path", "length").collect()
+        rows = spark.read.format("binaryFile").load(literal_path(where)).select("path", "length").collect()
     except Exception as error:  # AnalysisException; matched by its error class, Connect-safe
         if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
             raise NotFound(f"location_path: {folder!r} does not exist") from error

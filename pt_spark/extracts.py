@@ -26,6 +26,7 @@ from pt_spark.extract_finders import (
     require_status,
     status_frame,
 )
+from pt_spark.graphs import closes_cycle
 from pt_spark.locations import (
     LocationPath,
     derive_types,
@@ -36,7 +37,7 @@ from pt_spark.locations import (
     resolve_location,
     split_file_name,
 )
-from pt_spark.store.reads import create_missing, ensure_rows, find_keys
+from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.writes import from_source, insert_missing, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, positive_id
 
@@ -329,7 +330,8 @@ class ExtractTracker:
             dependency: The other ``ExtractTracker``.
 
         Raises:
-            InvalidInput: other dependency type, not an extract, itself, or the reverse link exists.
+            InvalidInput: other dependency type, not an extract, itself, or the link would close a
+                cycle (``a -> b -> c`` refuses ``c -> a``); nothing is written then.
         """
         kind = choice(dependency_type, "dependency_type", ("parent", "child"))
         other = getattr(dependency, "extract_id", None)
@@ -338,14 +340,20 @@ class ExtractTracker:
         if other == self.extract_id:
             raise InvalidInput(f"dependency: extract {other} cannot depend on itself")
         parent, child = (other, self.extract_id) if kind == "parent" else (self.extract_id, other)
-        pair, reverse = (parent, child), (child, parent)
-        found = find_keys(self._store, {"extract_dependency": [pair, reverse]})["extract_dependency"]
-        if reverse in found:
+        columns = ("parent_extract_id", "child_extract_id")
+        edges = {
+            (int(r[0]), int(r[1])) for r in self._store.read("extract_dependency").select(*columns).collect()
+        }
+        if (parent, child) in edges:
+            return
+        if (child, parent) in edges:
             raise InvalidInput(f"dependency: extract {child} is already the parent of extract {parent}")
-        if pair not in found:
-            insert_missing(
-                self._store, "extract_dependency", [{"parent_extract_id": parent, "child_extract_id": child}]
+        if closes_cycle(edges, parent, child):
+            raise InvalidInput(
+                f"dependency: extract {child} is already an ancestor of extract {parent}; "
+                "the link would create a dependency cycle"
             )
+        insert_missing(self._store, "extract_dependency", [dict(zip(columns, (parent, child), strict=True))])
 
     def set_extract_low_high_dates(
         self, low_date: Any = None, high_date: Any = None, audit_type: Any = "load"

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound
-from pt_spark.validation import clean_name
+from pt_spark.validation import clean_name, positive_id
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -52,7 +52,12 @@ def process_links(store: Store, process_id: int) -> dict[str, list[Entity]]:
 
 
 def find_process_contacts(store: Store, process_id: int) -> DataFrame:
-    """Return ``contact_name, contact_email, contact_type``: source contacts first, then process."""
+    """Return ``contact_name, contact_email, contact_type``: source contacts first, then process.
+
+    Raises:
+        InvalidInput: ``process_id`` is not a positive whole number.
+    """
+    process_id = positive_id(process_id, "process_id")
     contacts = store.read("contact_lkup")
     source_contacts = (
         _for_process(store, "process_source", process_id)
@@ -81,7 +86,12 @@ _ATTRIBUTE_LINKS = {
 
 
 def find_process_attributes(store: Store, process_id: int, side: str) -> DataFrame:
-    """Return the process's ``side`` ('source' or 'target') attributes, ordered by name."""
+    """Return the process's ``side`` ('source' or 'target') attributes, ordered by name.
+
+    Raises:
+        InvalidInput: ``process_id`` is not a positive whole number.
+    """
+    process_id = positive_id(process_id, "process_id")
     link_table, link_column = _ATTRIBUTE_LINKS[side]
     rows = (
         _for_process(store, link_table, process_id)
@@ -105,7 +115,7 @@ def find_process_attributes(store: Store, process_id: int, side: str) -> DataFra
 
 def _process_id(store: Store, process: Any) -> int:
     if isinstance(process, int) and not isinstance(process, bool):
-        return process
+        return positive_id(process, "process")
     name = clean_name(process, "process")
     rows = store.read("process").where(F.col("process_name") == F.lit(name)).select("process_id").collect()
     if not rows:

@@ -16,7 +16,7 @@ from pt_spark.run_start import COMPLETED, FAILED
 from pt_spark.store.reads import lookup_id
 from pt_spark.store.store import Store
 from pt_spark.store.writes import append_rows, from_source, in_parallel, merge_update, with_new_ids
-from pt_spark.validation import choice, clean_name, count, low_high, optional_name, to_timestamp
+from pt_spark.validation import choice, clean_name, count, low_high, optional_text, to_timestamp
 
 Run = dict[str, Any]
 _LAST_RUN_COLUMN = {COMPLETED: "last_completed_run_date_time", FAILED: "last_failed_run_date_time"}
@@ -69,7 +69,7 @@ def record_error(
 ) -> ProcessRunFailed | None:
     """Insert an ``error_tracking`` row; with ``fail_run`` fail the run and return the exception."""
     error_type = clean_name(error_type_name, "error_type_name")
-    text = optional_name(description, "error_description") or DEFAULT_ERROR_DESCRIPTION
+    text = optional_text(description, "error_description") or DEFAULT_ERROR_DESCRIPTION
     if not isinstance(fail_run, bool):
         raise InvalidInput(f"fail_run: expected True or False (got {fail_run!r})")
     occurred = to_timestamp(end_date, "end_date") or datetime.now()

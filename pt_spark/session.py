@@ -7,6 +7,7 @@ Delta jars that ``make setup`` put in the repository's cache.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from importlib import metadata
@@ -69,6 +70,25 @@ def delta_jars() -> list[str]:
     return jars
 
 
+#: PySpark's own Python loggers that print a caught SQL or DataFrame error as a JSON ERROR line
+#: with the whole Java stack trace, although the same error is raised to the caller anyway.
+_QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def quiet_query_context_loggers() -> None:
+    """Keep PySpark from logging every failed query that the caller is about to catch.
+
+    These are Python loggers (``pyspark.logger.PySparkLogger``), not log4j ones, so the log4j2
+    config cannot reach them; they are set to CRITICAL. Their errors are still raised.
+    """
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pyspark before 4.0 has no such loggers
+        return
+    for name in _QUERY_CONTEXT_LOGGERS:
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def _log4j_conf() -> str:
     return str(_REPO_ROOT / "conf" / "log4j2.properties")
 
@@ -109,6 +129,7 @@ def local_spark(app_name: str = "pt_spark", **conf: str) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    quiet_query_context_loggers()
     settings = local_settings(**conf)
     if "spark.sql.warehouse.dir" not in settings:
         settings["spark.sql.warehouse.dir"] = tempfile.mkdtemp(prefix="pt_spark_warehouse_")
@@ -118,4 +139,4 @@ def local_spark(app_name: str = "pt_spark", **conf: str) -> SparkSession:
     return builder.getOrCreate()
 
 
-__all__ = ["delta_jars", "delta_jars_dir", "local_settings", "local_spark"]
+__all__ = ["delta_jars", "delta_jars_dir", "local_settings", "local_spark", "quiet_query_context_loggers"]

@@ -268,17 +268,21 @@ class ProcessTracker:
 
     # --- finders (read-only, DataFrames) ----------------------------------------------------------
 
+    def _own(self, process_id: Any) -> Any:
+        """Return ``process_id``, or this run's process when None (the finder validates it)."""
+        return self._process_id if process_id is None else process_id
+
     def find_process_contacts(self, process_id: int | None = None) -> DataFrame:
         """Contacts of a process (default: this one): source contacts first, then process contacts."""
-        return finders.find_process_contacts(self.store, process_id or self._process_id)
+        return finders.find_process_contacts(self.store, self._own(process_id))
 
     def find_process_source_attributes(self, process_id: int | None = None) -> DataFrame:
         """The source attributes a process reads, by source, object, attribute."""
-        return finders.find_process_attributes(self.store, process_id or self._process_id, "source")
+        return finders.find_process_attributes(self.store, self._own(process_id), "source")
 
     def find_process_target_attributes(self, process_id: int | None = None) -> DataFrame:
         """The target attributes a process writes, by target, object, attribute."""
-        return finders.find_process_attributes(self.store, process_id or self._process_id, "target")
+        return finders.find_process_attributes(self.store, self._own(process_id), "target")
 
     def find_process_filters(self, process: int | str | None = None) -> DataFrame:
         """The filters a process applies to its source attributes (``process``: id or name)."""

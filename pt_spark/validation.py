@@ -12,6 +12,10 @@ from typing import Any, Iterable, Mapping
 from pt_spark.errors import InvalidInput
 
 MAX_NAME_LENGTH = 750
+#: Longest free text (an error description, e.g. a whole Spark stack trace) stored verbatim.
+MAX_TEXT_LENGTH = 1_000_000
+#: Largest value of a BIGINT column (ids, counts): Delta/Spark ``LongType``.
+MAX_BIGINT = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -31,6 +35,25 @@ def clean_name(value: Any, argument: str) -> str:
     if _CONTROL.search(name):
         raise _fail(argument, "contains control characters", value)
     return name
+
+
+def optional_text(value: Any, argument: str) -> str | None:
+    """Return free text verbatim (newlines, tabs, indentation kept), or None when ``value`` is None.
+
+    Raises:
+        InvalidInput: not a string, blank, longer than ``MAX_TEXT_LENGTH`` or holding a NUL character.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(argument, f"expected a string, not {type(value).__name__}", value)
+    if not value.strip():
+        raise _fail(argument, "must not be empty", value)
+    if len(value) > MAX_TEXT_LENGTH:
+        raise _fail(argument, f"longer than {MAX_TEXT_LENGTH:,} characters", value[:40] + "...")
+    if "\x00" in value:
+        raise _fail(argument, "contains a NUL character", value[:40])
+    return value
 
 
 def optional_name(value: Any, argument: str) -> str | None:
@@ -110,20 +133,29 @@ def low_high(
     return low_ts, high_ts
 
 
-def count(value: Any, argument: str) -> int:
-    """Return a non-negative integer count (bools and floats are refused)."""
+def _bigint(value: Any, argument: str, what: str) -> int:
+    """Return ``value`` if it is an ``int`` (not a bool) that fits a BIGINT column."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(argument, "expected a whole number", value)
-    if value < 0:
-        raise _fail(argument, "must not be negative", value)
+        raise _fail(argument, f"expected {what}", value)
+    if value > MAX_BIGINT:
+        raise _fail(argument, f"larger than the BIGINT maximum {MAX_BIGINT}", value)
     return value
+
+
+def count(value: Any, argument: str) -> int:
+    """Return a non-negative integer count up to ``MAX_BIGINT`` (bools and floats are refused)."""
+    number = _bigint(value, argument, "a whole number")
+    if number < 0:
+        raise _fail(argument, "must not be negative", value)
+    return number
 
 
 def positive_id(value: Any, argument: str) -> int:
-    """Return a positive integer id."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    """Return a positive integer id up to ``MAX_BIGINT`` (bools, floats and strings are refused)."""
+    number = _bigint(value, argument, "a positive whole-number id")
+    if number <= 0:
         raise _fail(argument, "expected a positive whole-number id", value)
-    return value
+    return number
 
 
 def choice(value: Any, argument: str, allowed: Iterable[str]) -> str:
@@ -143,6 +175,7 @@ __all__ = [
     "name_list",
     "objects_dict",
     "optional_name",
+    "optional_text",
     "positive_id",
     "to_timestamp",
 ]

@@ -266,3 +266,26 @@ def test_maintain_compacts_a_table_written_call_by_call(spark, config, unique):
     assert "actor_lkup:" in result.stdout and "Maintained 46 tables" in result.stdout
     assert len(files()) == 1
     assert sorted(r.actor_name for r in table(spark, config, "actor_lkup").collect()) == rows_before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("setup", "--catalog", "nosuchcatalog", "--schema", "pt_cli_nowhere"),  # Spark AnalysisException
+        ("runs", "--catalog", "nosuchcatalog", "--schema", "pt_cli_nowhere"),
+    ],
+)
+def test_an_error_that_is_not_pt_sparks_is_one_line_without_a_traceback(args):
+    """A Spark, Py4J or other error is one line on stderr and exit code 1, as the README promises."""
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    [line] = result.stderr.splitlines()
+    assert line.startswith(("pt-spark: error: ", "Error: ")) and "nosuchcatalog" in line
+    assert "Traceback" not in result.output and "at org.apache" not in result.output
+    assert result.stdout == ""
+
+
+def test_a_spark_error_is_reported_as_pt_spark_error_with_its_first_line():
+    result = CliRunner().invoke(main, ["setup", "--catalog", "nosuchcatalog", "--schema", "pt_cli_nowhere"])
+    assert result.stderr.startswith("pt-spark: error: [")  # the Spark error class, e.g. [CATALOG_NOT_FOUND]

@@ -19,7 +19,7 @@ from pt_spark.config import CONFIG_FILENAME, resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_FILE = REPO_ROOT / "conf" / "process_tracker_config.ini"
-KEYS = ("max_concurrent_failures", "log_level", "catalog", "schema", "location")
+KEYS = ("max_concurrent_failures", "log_level", "catalog", "schema", "location", "stale_run_timeout")
 
 #: Packaged defaults (conf/process_tracker_config.ini), as TrackerConfig attributes.
 PACKAGED = {
@@ -28,6 +28,7 @@ PACKAGED = {
     "catalog": None,
     "schema": "process_tracker",
     "location": "pt_spark_store",  # relative: resolved against the working directory
+    "stale_run_timeout": None,  # off
 }
 
 #: A distinct value per key and per layer, so a resolved value tells which layer won.
@@ -38,6 +39,7 @@ LAYER_VALUES = {
         "catalog": "cat_arg",
         "schema": "schema_arg",
         "location": "/data/pt_arg",
+        "stale_run_timeout": 100,
     },
     "file": {
         "max_concurrent_failures": 6,
@@ -45,6 +47,7 @@ LAYER_VALUES = {
         "catalog": "cat_file",
         "schema": "schema_file",
         "location": "/data/pt_file",
+        "stale_run_timeout": 200,
     },
     "env": {
         "max_concurrent_failures": 7,
@@ -52,6 +55,7 @@ LAYER_VALUES = {
         "catalog": "cat_env",
         "schema": "schema_env",
         "location": "/data/pt_env",
+        "stale_run_timeout": 300,
     },
     "spark": {
         "max_concurrent_failures": 8,
@@ -59,6 +63,7 @@ LAYER_VALUES = {
         "catalog": "cat_conf",
         "schema": "schema_conf",
         "location": "/data/pt_conf",
+        "stale_run_timeout": 400,
     },
 }
 LAYERS = ("argument", "file", "env", "spark")
@@ -256,6 +261,9 @@ BAD_VALUES = [
     ("schema", "x'); DROP TABLE process;--"),
     ("catalog", "bad catalog"),
     ("log_level", "LOUD"),
+    ("stale_run_timeout", "0"),
+    ("stale_run_timeout", "soon"),
+    ("schema", "a-b"),
 ]
 
 
@@ -277,7 +285,7 @@ def test_bad_value_in_the_environment_names_the_key(spark, monkeypatch, key, val
     assert key in str(caught.value)
 
 
-@pytest.mark.parametrize(("key", "value"), BAD_VALUES[:4] + BAD_VALUES[-1:])
+@pytest.mark.parametrize(("key", "value"), BAD_VALUES[:4] + BAD_VALUES[-4:])
 def test_bad_value_in_spark_conf_names_the_key(spark, spark_conf, key, value):
     spark_conf(key, value)
     with pytest.raises(ConfigError) as caught:
@@ -291,13 +299,73 @@ def test_bad_value_in_spark_conf_names_the_key(spark, spark_conf, key, value):
     [
         ("max_concurrent_failures", 0),
         ("max_concurrent_failures", "abc"),
+        ("max_concurrent_failures", True),
         ("schema", "bad-name;"),
+        ("schema", ""),
+        ("schema", "x; DROP"),
+        ("schema", "a-b"),
         ("log_level", "LOUD"),
+        ("stale_run_timeout", 0),
+        ("stale_run_timeout", "soon"),
+        ("no_such_key", "x"),
     ],
 )
-def test_bad_argument_is_a_value_error_naming_the_key(key, value):
-    with pytest.raises(ValueError, match=key):
+def test_bad_argument_is_a_config_error_naming_the_key(key, value):
+    """TrackerConfig(...) raises ConfigError (an InvalidInput and a ValueError), not pydantic's error."""
+    with pytest.raises(ConfigError) as caught:
         TrackerConfig(**{key: value})
+    assert caught.value.key == key and f"'{key}'" in str(caught.value)
+    assert isinstance(caught.value, InvalidInput) and isinstance(caught.value, ValueError)
+    assert type(caught.value) is ConfigError  # not a pydantic ValidationError
+
+
+def test_blank_schema_in_a_file_names_the_key(spark, tmp_path):
+    ini = _write_ini(tmp_path / "blank.ini", {"schema": ""})
+    with pytest.raises(ConfigError) as caught:
+        resolve_config(spark, config_location=ini)
+    assert caught.value.key == "schema"
+
+
+def test_schema_attribute_is_the_schema_name():
+    cfg = TrackerConfig(schema="ops_tracking")
+    assert cfg.schema == "ops_tracking" == cfg.schema_name
+    assert TrackerConfig(schema_name="by_field").schema == "by_field"
+    assert TrackerConfig().schema == "process_tracker"
+
+
+def test_table_is_the_quoted_fully_qualified_name():
+    assert TrackerConfig(catalog="cat", schema="process_tracker").table("process") == (
+        "`cat`.`process_tracker`.`process`"
+    )
+    assert TrackerConfig(schema="process_tracker").table("process") == "`process_tracker`.`process`"
+    with pytest.raises(InvalidInput, match="name"):
+        TrackerConfig().table("process`; DROP TABLE x")
+
+
+def test_stale_run_timeout_is_off_by_default_and_read_from_every_layer(spark, monkeypatch, tmp_path):
+    assert TrackerConfig().stale_run_timeout is None
+    assert resolve_config(spark).stale_run_timeout is None
+    assert TrackerConfig(stale_run_timeout="90").stale_run_timeout == 90
+    ini = _write_ini(tmp_path / "stale.ini", {"stale_run_timeout": 3600})
+    assert resolve_config(spark, config_location=ini).stale_run_timeout == 3600
+
+
+class _RefusingConf:
+    """The Spark conf of a platform that refuses to read keys it does not know (serverless)."""
+
+    def get(self, key: str, default: object = None) -> object:
+        raise RuntimeError(f"[CONFIG_NOT_AVAILABLE] Configuration {key} is not available.")
+
+
+class _RestrictedSession:
+    conf = _RefusingConf()
+
+
+def test_a_spark_conf_that_refuses_reads_is_skipped(monkeypatch):
+    monkeypatch.setenv("PT_SPARK_SCHEMA", "from_env")
+    cfg = resolve_config(_RestrictedSession())  # type: ignore[arg-type]
+    assert cfg.schema_name == "from_env"
+    assert cfg.max_concurrent_failures == 3
 
 
 def test_bad_value_in_a_lower_layer_does_not_matter_when_overridden(spark, monkeypatch):

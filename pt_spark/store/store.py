@@ -131,10 +131,9 @@ class Store:
         if path is None or not self.is_delta_folder(path):
             raise StoreNotReady(self._not_ready_message(table))
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.config.namespace}")
+        name = self.config.table(table)
         try:
-            self.spark.sql(
-                f"CREATE TABLE IF NOT EXISTS {self.config.table(table)} USING delta LOCATION {sql_string(path)}"
-            )
+            self.spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {sql_string(path)}")
         except Exception as error:  # another thread of this session registered it a moment earlier
             if "ALREADY_EXISTS" not in str(error).upper().replace(" ", "_"):
                 raise
