@@ -14,7 +14,7 @@ MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 STAMP := $(VENV)/.installed
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
 
-.PHONY: help setup demo test test-fast bench bench-quick lint format typecheck check clean
+.PHONY: help setup demo test test-fast test-processes bench bench-quick lint format typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -40,11 +40,15 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 # --durations lists the slowest tests, so a CI log shows where the suite time goes.
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
-test: setup ## Run the whole test suite on real Spark + Delta
-	$(PYTEST)
+test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane)
+	$(PYTEST) -m "not processes"
 
 test-fast: setup ## Run the tests not marked slow
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not processes"
+
+# Up to 8 worker OS processes, each with its own SparkSession, on one store: alone, no xdist.
+test-processes: setup ## Run the concurrency tests with separate OS processes (~15 min on 2 cores)
+	$(PY) -m pytest -m processes --durations=5
 
 bench: setup ## Run the benchmarks (writes benchmarks/results/latest.json)
 	$(PY) benchmarks/run.py

@@ -1,7 +1,7 @@
 """The floor: a bare one-row MERGE (update one row by key) into a Delta table of the same size.
 
-For each tracking table a call changes, the benchmark keeps a plain Delta table (no identity
-column, no table properties) holding a copy of that tracking table's rows, written the way the
+For each tracking table a call changes, the benchmark keeps a plain Delta table (no write
+buckets, no table properties) holding a copy of that tracking table's rows, written the way the
 history was (one write, key order), right after the history is loaded. The floor statement is what
 any Delta user would write to change one row: ``MERGE ... ON t.key = s.key WHEN MATCHED UPDATE``,
 updating the newest row (the rows a tracker changes are the newest ones), with no extra predicate.
@@ -46,7 +46,7 @@ class Floor:
 
 def _key_and_value(table: str) -> tuple[tuple[str, ...], str]:
     table_spec = spec(table)
-    key = (table_spec.identity,) if table_spec.identity else table_spec.key
+    key = (table_spec.id_column,) if table_spec.id_column else table_spec.key
     others = [name for name in table_spec.column_names if name not in key]
     return key, (others[0] if others else key[-1])
 

@@ -3,8 +3,8 @@
 ``load_shared`` puts what every history size shares (look-ups, processes, locations) into the
 template store once; ``load_history`` puts the runs and extracts of one size into a copy of it.
 The rows go straight into the real tracking tables of a store made by ``pt_spark.setup``: one
-``append`` per table, with every column but the Delta IDENTITY one (``GENERATED ALWAYS``), so Delta
-assigns the ids exactly as it does for the tracker's own MERGEs. The history looks like a store that
+``append`` per table, which gives each row a consecutive block of ids above a fresh library id and
+its write bucket, as the tracker's own writes would. The history looks like a store that
 has been in use and compacted: old runs are ``completed``/``failed``, old extracts ``loaded`` or
 ``archived``, each table (each partition of a partitioned one) one file written in key order
 (what OPTIMIZE leaves behind).
@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
+from pt_spark.store.ids import new_id
 from pt_spark.store.reads import ensure_rows, find_keys
-from pt_spark.store.schema import spec
-from pt_spark.store.writes import merge_update
+from pt_spark.store.schema import BUCKET_COLUMN, bucket_sql, spec
+from pt_spark.store.writes import from_source, merge_update
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -68,8 +70,18 @@ def _ts(seconds: Column) -> Column:
 
 
 def append(store: Store, table: str, frame: DataFrame) -> None:
-    """Append ``frame`` to ``table`` (one commit), cast to the table's types; ids are Delta's."""
-    struct = spec(table).struct(tuple(frame.columns))
+    """Append ``frame`` to ``table`` (one commit), cast to the table's types, with ids and buckets.
+
+    Rows without an id get consecutive ids above a fresh library id, in the frame's order.
+    """
+    table_spec = spec(table)
+    if table_spec.id_column and table_spec.id_column not in frame.columns:
+        order = Window.orderBy(F.monotonically_increasing_id())
+        frame = frame.withColumn(table_spec.id_column, F.lit(new_id()) + F.row_number().over(order))
+    if table_spec.bucket_by is not None:
+        data_type = table_spec.column(table_spec.bucket_by).data_type
+        frame = frame.withColumn(BUCKET_COLUMN, F.expr(bucket_sql(table_spec.bucket_by, data_type)))
+    struct = table_spec.struct(tuple(frame.columns))
     typed = frame.select(*[F.col(field.name).cast(field.dataType).alias(field.name) for field in struct])
     typed.coalesce(1).write.format("delta").mode("append").saveAsTable(store.qualified(table))
 
@@ -184,7 +196,7 @@ def _unflag_seed_runs(store: Store, size: HistorySize, seed_runs: int) -> None:
         "process_tracking",
         keys,
         on=["process_id", "process_run_id"],
-        assignments={"is_latest_run": F.col("s.is_latest_run")},
+        assignments=from_source("is_latest_run"),
     )
 
 

@@ -5,7 +5,8 @@ Targets (every figure is a ratio of two timings taken side by side in the same r
 * commits: a state-changing call makes at most one commit per table it changes (automatic
   compactions Delta runs after the call are listed apart); a finder makes none;
 * per call: median time <= k x the sum of the floors of the tables the call changes, k = 1.5
-  (2 for the start of an existing process, 3 for the bulk status change of 100 extracts);
+  (also for the start of an existing process since store v3; 3 for the bulk status change of
+  100 extracts);
 * growth: large-history median / small-history median <= 1.5 for state changes, <= 2 for finders;
 * small files: finder median on the small-file store / on its compacted twin <= 1.5.
 """

@@ -61,7 +61,7 @@ BULK_STATUSES = ("ready", "error")
 #: Call name -> budget multiplier of the floor per table the call changes (issue 6 targets).
 CHANGE_CALLS: dict[str, float] = {
     "start of a new process": 1.5,
-    "start of an existing process": 2.0,
+    "start of an existing process": 1.5,  # issue 15: no read-back job since store v3
     "change_run_status": 1.5,
     "set_process_run_low_high_dates": 1.5,
     "set_process_run_record_count": 1.5,

@@ -35,9 +35,9 @@ from pyspark.sql import functions as F
 
 from pt_spark import admin
 from pt_spark.config import TrackerConfig, resolve_config
-from pt_spark.errors import ProcessRunFailed, ProcessRunRefused, ProcessTrackerError, StoreNotReady
+from pt_spark.errors import ProcessRunFailed, ProcessRunRefused, ProcessTrackerError
 from pt_spark.extracts import ExtractTracker
-from pt_spark.store import setup, store_for
+from pt_spark.store import setup
 from pt_spark.tracker import ProcessTracker
 
 if TYPE_CHECKING:
@@ -591,16 +591,7 @@ def _printer(started: float) -> Progress:
 
 
 def prepare_store(spark: SparkSession, config: TrackerConfig) -> None:
-    """Create the tracking store, or re-open the one an earlier demo left (idempotent).
-
-    An existing store's tables are registered by name first (``Store.ensure_ready``): ``setup``
-    alone, in a new session, fails on a store whose identity columns have issued ids (see the
-    note in the README's demo section).
-    """
-    try:
-        store_for(spark, config).ensure_ready()
-    except StoreNotReady:
-        pass  # a new (or incomplete) store: setup creates what is missing
+    """Create the tracking store, or re-open (and if needed upgrade) the one an earlier demo left."""
     setup(spark, config=config)
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from pyspark.sql import functions as F
-
 from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
 from pt_spark.run_start import COMPLETED, FAILED
 from pt_spark.store.reads import lookup_id
 from pt_spark.store.store import Store
-from pt_spark.store.writes import append_rows, from_source, in_parallel, merge_update, with_new_ids
+from pt_spark.store.writes import (
+    append_rows,
+    from_source,
+    in_parallel,
+    merge_update,
+    process_total_from_runs,
+    with_new_ids,
+)
 from pt_spark.validation import choice, clean_name, count, low_high, optional_text, to_timestamp
 
 Run = dict[str, Any]
@@ -114,35 +119,31 @@ def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
     merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments)
 
 
-def _stored_run_count(store: Store, run: Run) -> int:
-    rows = (
-        store.read("process_tracking")
-        .where(F.col("process_tracking_id") == F.lit(run["process_tracking_id"]))
-        .select("process_run_record_count")
-        .collect()
-    )
-    return int(rows[0][0] or 0) if rows else 0
-
-
 def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> None:
-    """Replace the run's count; add (new - previous) to the process total in one atomic MERGE."""
+    """Replace the run's count, then set the process total to the sum of its runs' counts.
+
+    The total is recomputed from the runs inside its MERGE (not grown by a difference read
+    before), so concurrent setters on one run, a retried statement or a call cut short between
+    the two writes never leave it wrong: the next count change of the process repairs it.
+    """
     new_count = count(num_records, "num_records")
     kind = (
         None
         if processing_type is None
         else choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
     )
-    previous = _stored_run_count(store, run)
     values = {"process_run_record_count": new_count}
     if kind is not None:
         values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
-    writes: list[Callable[[], object]] = [lambda: _update_run(store, run, values)]
-    if new_count != previous:
-        total = "total_record_count"
-        row = {**_process_key(run), total: new_count - previous}
-        grow = {total: f"coalesce(t.{total}, 0) + s.{total}"}
-        writes.append(lambda: merge_update(store, "process", [row], on=["process_id"], assignments=grow))
-    in_parallel(writes)
+    _update_run(store, run, values)
+    merge_update(
+        store,
+        "process",
+        [_process_key(run)],
+        on=["process_id"],
+        assignments=from_source("total_record_count"),
+        source=process_total_from_runs(store, run["process_id"]),
+    )
 
 
 __all__ = ["change_status", "record_error", "set_record_count", "widen_dates"]

@@ -134,6 +134,7 @@ def _merge(
     prune: Sequence[str] = (),
     guard: Callable[[str], str] | None = None,
     narrow: bool = True,
+    source: Callable[[str], str] | None = None,
 ) -> Written:
     """Run one ``MERGE INTO table AS t USING <rows> AS s ON <on> <clauses>``.
 
@@ -150,6 +151,8 @@ def _merge(
             evaluated when the statement runs, on each retry again.
         narrow: Name the write buckets of ``rows`` as literals, so that Delta checks conflicts
             only against writes to those buckets. False reads (and conflicts on) the whole table.
+        source: Builds the source relation from the rows' view name (e.g. joins in values the
+            statement reads when it runs); default: the view itself.
     """
     target = store.qualified(table)
     rows = _with_buckets(table, rows)
@@ -157,9 +160,11 @@ def _merge(
     predicates = [on, *(["t.bucket = s.bucket"] if bucketed else []), *_prune(table, prune, rows, narrow)]
 
     def statement(view: str, columns: list[str]) -> str:
-        source = view if guard is None else f"(SELECT * FROM {view} WHERE {guard(view)})"
+        relation = view if source is None else source(view)
+        if guard is not None:
+            relation = f"(SELECT * FROM {relation} AS unguarded WHERE {guard(view)})"
         condition = " AND ".join(f"({predicate})" for predicate in predicates)
-        return f"MERGE INTO {target} AS t USING {source} AS s ON {condition} {clauses(columns)}"
+        return f"MERGE INTO {target} AS t USING {relation} AS s ON {condition} {clauses(columns)}"
 
     return _run(store, table, rows, statement, what)
 
@@ -221,6 +226,7 @@ def merge_update(
     on: Sequence[str],
     assignments: Mapping[str, str],
     when: str | None = None,
+    source: Callable[[str], str] | None = None,
 ) -> Written:
     """Update matching rows of ``table`` from ``rows`` in one MERGE.
 
@@ -232,6 +238,7 @@ def merge_update(
         on: Columns that identify the target row(s).
         assignments: ``{column: SQL expression}`` over ``t.`` (target) and ``s.`` (source).
         when: Optional extra SQL condition for the update.
+        source: See ``_merge``.
     """
     condition = "" if when is None else f" AND ({when})"
     return _merge(
@@ -242,6 +249,7 @@ def merge_update(
         lambda _: f"WHEN MATCHED{condition} THEN UPDATE SET {_set(assignments)}",
         f"updating {table}",
         prune=on,
+        source=source,
     )
 
 
@@ -318,6 +326,24 @@ def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]
     )
 
 
+def process_total_from_runs(store: Store, process_id: int) -> Callable[[str], str]:
+    """Return a MERGE source that adds the process's total: the sum of its runs' counts, now."""
+    runs = store.qualified("process_tracking")
+    process = int_literals([int(process_id)])
+
+    def source(view: str) -> str:
+        totals = (
+            f"SELECT process_id, coalesce(sum(process_run_record_count), 0) AS total_record_count "
+            f"FROM {runs} WHERE process_id = {process} GROUP BY process_id"
+        )
+        return (
+            f"(SELECT v.process_id, v.process_name, v.bucket, totals.total_record_count FROM {view} AS v "
+            f"JOIN ({totals}) AS totals ON totals.process_id = v.process_id)"
+        )
+
+    return source
+
+
 def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run independent writes (to different tables) at once; return their results in order.
 
@@ -349,6 +375,7 @@ __all__ = [
     "int_literals",
     "merge_rows",
     "merge_update",
+    "process_total_from_runs",
     "side_by_side",
     "source_frame",
     "upsert",
