@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
 from pt_spark.store.ids import new_ids
 from pt_spark.store.schema import BUCKETS, LAYOUT_PROPERTY, SCHEMA_VERSION, TABLES, bucket_of, spec
+from tests.fixtures.make_store_v2 import TEAMS_EXTRACT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "store_v2"
@@ -192,18 +193,7 @@ def test_the_upgraded_store_keeps_tracking(spark, upgraded):
     config, _ = upgraded
     old_ids = {row.process_tracking_id for row in table(spark, config, "process_tracking").collect()}
     assert max(old_ids) < 100  # v2 ids came from Delta's counter
-    run = ProcessTracker(
-        spark=spark,
-        process_name="Teams Extract",
-        process_type="Extract",
-        actor_name="etl",
-        tool_name="Spark",
-        sources="Lahman",
-        targets="Warehouse",
-        dataset_types=["baseball"],
-        schedule_frequency="daily",
-        config=config,
-    )
+    run = ProcessTracker(spark=spark, config=config, **TEAMS_EXTRACT)
     assert run.process_run_id == 3 and run.process_tracking_id not in old_ids
     run.set_process_run_record_count(500)
     ExtractTracker(run, "teams_2.csv", location_path="/data/in/teams").change_extract_status("ready")
