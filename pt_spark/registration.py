@@ -12,8 +12,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pyspark.sql import functions as F
-
 from pt_spark.errors import NotFound
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.schema import link_tables_keyed_by
@@ -91,12 +89,6 @@ def is_registered(request: ProcessRequest, process: dict[str, Any] | None, has_r
     return (
         has_runs and process is not None and process.get("process_registration_hash") == fingerprint(request)
     )
-
-
-def read_process(store: Store, process_name: str) -> dict[str, Any] | None:
-    """Return the ``process`` row named ``process_name``, or None."""
-    rows = store.read("process").where(F.col("process_name") == F.lit(process_name)).collect()
-    return rows[0].asDict() if rows else None
 
 
 def _name_rows(column: str, names: list[str]) -> list[dict[str, Any]]:
@@ -330,6 +322,5 @@ __all__ = [
     "Side",
     "fingerprint",
     "is_registered",
-    "read_process",
     "register_process",
 ]

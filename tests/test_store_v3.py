@@ -24,7 +24,6 @@ from tests.fixtures.make_store_v2 import TEAMS_EXTRACT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "store_v2"
-WITH_IDS = [table_spec for table_spec in TABLES if table_spec.id_column]
 
 
 # --- ids ----------------------------------------------------------------------------------------
