@@ -22,6 +22,7 @@ from pt_spark.errors import (
     ProcessTrackerError,
     ProtectedRowError,
     SessionError,
+    StoreAccessError,
     StoreNotReady,
 )
 from pt_spark.extracts import ExtractTracker
@@ -44,6 +45,7 @@ __all__ = [
     "ProcessTrackerError",
     "ProtectedRowError",
     "SessionError",
+    "StoreAccessError",
     "StoreNotReady",
     "TrackerConfig",
     "__version__",

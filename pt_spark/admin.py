@@ -10,6 +10,8 @@ Example:
     >>> admin.create(spark, "process contact", process="Teams Load", contact="Ann")
     >>> admin.update(spark, "contact", "Ann", "Ann Lee")
     >>> admin.release_hold(spark, "Teams Load")
+    >>> admin.stale_runs(spark, older_than=1800).show()
+    >>> admin.fail_run(spark, 123456789, reason="driver lost")
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from pt_spark.admin_topics import (
 from pt_spark.config import TrackerConfig
 from pt_spark.errors import InvalidInput, NotFound, ProtectedRowError
 from pt_spark.graphs import closes_cycle
-from pt_spark.run_admin import latest_runs, release_hold, store_from
+from pt_spark.run_admin import (
+    fail_run,
+    latest_runs,
+    release_hold,
+    set_stale_run_timeout,
+    stale_runs,
+    store_from,
+)
 from pt_spark.store.defaults import is_system_row
 from pt_spark.store.reads import create_missing, find_keys, key_of
 from pt_spark.store.schema import spec
@@ -325,4 +334,13 @@ def delete(
     log.info("deleted %s", request.describe())
 
 
-__all__ = ["create", "delete", "latest_runs", "release_hold", "update"]
+__all__ = [
+    "create",
+    "delete",
+    "fail_run",
+    "latest_runs",
+    "release_hold",
+    "set_stale_run_timeout",
+    "stale_runs",
+    "update",
+]

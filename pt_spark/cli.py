@@ -1,4 +1,4 @@
-"""``pt-spark``: set up a tracking store, manage its lookups and links, release holds, list runs.
+"""``pt-spark``: set up a store, manage lookups and links, release holds, list and close runs.
 
 Built with click. Each command opens the local Delta-enabled session (or reuses the active one),
 resolves the store from the options given (``--schema``, ``--catalog``, ``--location``,
@@ -44,7 +44,14 @@ _RUN_COLUMNS = (
     ("ERRORS", "error_count"),
 )
 _NUMERIC_COLUMNS = frozenset(
-    ("process_run_id", "process_tracking_id", "duration_seconds", "process_run_record_count", "error_count")
+    (
+        "process_run_id",
+        "process_tracking_id",
+        "duration_seconds",
+        "process_run_record_count",
+        "error_count",
+        "seconds_since_heartbeat",
+    )
 )
 
 
@@ -106,6 +113,8 @@ def main() -> None:
     pt-spark create -t "process dependency" --parent A --child B
     pt-spark update -t "process run" -n "My Load"    release a process that is on hold
     pt-spark runs --process "My Load"                the latest runs, newest first
+    pt-spark runs --stale --older-than 30m           running runs whose job seems gone
+    pt-spark fail-run --id 123456789                 close such a run as failed
     pt-spark maintain                                compact the tables (OPTIMIZE + VACUUM)
 
     Every command takes --schema, --catalog, --location and --config to pick the store;
@@ -325,7 +334,7 @@ def _cell(value: Any, column: str) -> str:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    if column == "duration_seconds":
+    if column in ("duration_seconds", "seconds_since_heartbeat"):
         hours, rest = divmod(int(value), 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
     return str(value)
@@ -342,28 +351,109 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
 
 
-@main.command(short_help="List the latest runs, newest first.")
+_STALE_COLUMNS = (
+    ("PROCESS", "process_name"),
+    ("RUN", "process_run_id"),
+    ("TRACKING ID", "process_tracking_id"),
+    ("START", "process_run_start_date_time"),
+    ("LAST HEARTBEAT", "last_heartbeat_date_time"),
+    ("SILENT FOR", "seconds_since_heartbeat"),
+)
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Return seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d``; raise ``click.BadParameter``."""
+    value = text.strip().lower()
+    unit = _DURATION_UNITS.get(value[-1:], None)
+    number = value[:-1] if unit is not None else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected a duration like 90s, 30m, 2h or 1d") from None
+    if not seconds > 0:
+        raise click.BadParameter(f"{text!r}: expected a duration above zero")
+    return seconds
+
+
+def _show(found: Sequence[Any], columns: Sequence[tuple[str, str]]) -> None:
+    numeric = [key in _NUMERIC_COLUMNS for _, key in columns]
+    rows = [[_cell(row[key], key) for _, key in columns] for row in found]
+    click.echo(format_table([header for header, _ in columns], rows, numeric))
+
+
+@main.command(short_help="List the latest runs, newest first (--stale: runs that stopped beating).")
 @click.option("--process", "-p", "process_name", help="Only this process's runs.")
 @click.option(
     "--limit", "-l", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs."
 )
+@click.option("--stale", is_flag=True, help="Only running runs whose heartbeat is old (see --older-than).")
+@click.option(
+    "--older-than",
+    help="With --stale: silent for longer than this (90s, 30m, 2h, 1d) [default: each process's "
+    "stale-run timeout, else the config's stale_run_timeout, else 30m].",
+)
 @_store_options
-def runs(process_name: str | None, limit: int, **store: Any) -> None:
+def runs(process_name: str | None, limit: int, stale: bool, older_than: str | None, **store: Any) -> None:
     """List the latest runs, newest first (read-only).
 
     Shows process, run id, tracking id (for ProcessTracker(process_tracking_id=...)), status,
-    start, end, duration (h:mm:ss), record count, low/high data dates and error count.
+    start, end, duration (h:mm:ss), record count, low/high data dates and error count. With
+    --stale, lists the running runs whose job seems gone (close one with `pt-spark fail-run`).
     """
     from pt_spark import admin
 
+    if older_than is not None and not stale:
+        raise click.UsageError("--older-than goes with --stale")
+    seconds = None if older_than is None else parse_duration(older_than)
     spark, config = _session_and_config(store)
+    if stale:
+        frame = admin.stale_runs(spark, seconds, config=config)
+        if process_name is not None:
+            frame = frame.where(frame.process_name == process_name)
+        found = frame.limit(limit).collect()
+        if not found:
+            click.echo("No stale runs.")
+            return
+        _show(found, _STALE_COLUMNS)
+        return
     found = admin.latest_runs(spark, process_name, limit, config=config).collect()
     if not found:
         click.echo("No runs recorded" + (f" for process {process_name!r}." if process_name else "."))
         return
-    numeric = [key in _NUMERIC_COLUMNS for _, key in _RUN_COLUMNS]
-    rows = [[_cell(row[key], key) for _, key in _RUN_COLUMNS] for row in found]
-    click.echo(format_table([header for header, _ in _RUN_COLUMNS], rows, numeric))
+    _show(found, _RUN_COLUMNS)
 
 
-__all__ = ["first_line", "format_table", "main"]
+@main.command("fail-run", short_help="Close a running or held run as failed, by hand.")
+@click.option("--id", "process_tracking_id", type=int, required=True, help="The run's tracking id.")
+@click.option("--reason", help="Why (stored as the run's Process Error).")
+@_store_options
+def fail_run(process_tracking_id: int, reason: str | None, **store: Any) -> None:
+    """Fail a run whose job is gone (find them with `pt-spark runs --stale`)."""
+    from pt_spark import admin
+
+    spark, config = _session_and_config(store)
+    run_id = admin.fail_run(spark, process_tracking_id, reason, config=config)
+    click.echo(f"Failed process run {process_tracking_id} (run {run_id}).")
+
+
+@main.command("stale-timeout", short_help="Set or clear a process's own stale-run timeout.")
+@click.option("--process", "-p", "process_name", required=True, help="The process.")
+@click.option("--after", help="Silent for this long (90s, 30m, 2h, 1d) means abandoned.")
+@click.option("--clear", is_flag=True, help="Use the config's stale_run_timeout again.")
+@_store_options
+def stale_timeout(process_name: str, after: str | None, clear: bool, **store: Any) -> None:
+    """Let the next start of a process take over a run silent for --after (or --clear it)."""
+    from pt_spark import admin
+
+    if (after is None) == (not clear):
+        raise click.UsageError("give exactly one of --after and --clear")
+    seconds = None if clear else parse_duration(str(after))
+    spark, config = _session_and_config(store)
+    admin.set_stale_run_timeout(spark, process_name, seconds, config=config)
+    click.echo(
+        f"Process {process_name!r}: " + ("stale-run timeout cleared." if clear else f"stale after {after}.")
+    )
+
+
+__all__ = ["first_line", "format_table", "main", "parse_duration"]

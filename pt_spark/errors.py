@@ -29,7 +29,11 @@ class NotFound(ProcessTrackerError, LookupError):
 
 
 class StoreNotReady(ProcessTrackerError):
-    """The tracking store is missing or incomplete; run ``setup`` first."""
+    """The tracking store is missing, incomplete or older than this library; run ``setup``."""
+
+
+class StoreAccessError(ProcessTrackerError):
+    """The tracking store's location cannot be written (read-only, a file in its place, no rights)."""
 
 
 class SessionError(ProcessTrackerError):
@@ -81,5 +85,6 @@ __all__ = [
     "ProcessTrackerError",
     "ProtectedRowError",
     "SessionError",
+    "StoreAccessError",
     "StoreNotReady",
 ]

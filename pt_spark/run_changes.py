@@ -1,7 +1,9 @@
 """State changes of a started run: status, errors, data low/high dates, record counts.
 
 Each change is at most one MERGE per table it changes; a change of several tables runs its MERGEs
-side by side (separate tables never conflict). Inputs are validated before any write.
+side by side (separate tables never conflict). Inputs are validated before any write. Every
+MERGE that writes the run row also refreshes its heartbeat (``last_heartbeat_date_time``), so a
+busy run never looks stale and no call gains a commit for it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from datetime import datetime
 from typing import Any, Callable
 
 from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
-from pt_spark.run_start import COMPLETED, FAILED
-from pt_spark.store.reads import lookup_id
+from pt_spark.run_start import COMPLETED, FAILED, HEARTBEAT, RUNNING
+from pt_spark.store.reads import lookup_id, system_ids
 from pt_spark.store.store import Store
 from pt_spark.store.writes import (
     append_rows,
     from_source,
     in_parallel,
+    int_literals,
     merge_update,
+    process_from_runs,
     process_total_from_runs,
     with_new_ids,
 )
@@ -40,6 +44,7 @@ def _process_key(run: Run) -> dict[str, Any]:
 
 
 def _update_run(store: Store, run: Run, values: dict[str, Any]) -> object:
+    values = {**values, HEARTBEAT: datetime.now()}
     row = {**_run_key(run), **values}
     written = merge_update(
         store, "process_tracking", [row], on=["process_tracking_id"], assignments=from_source(*values)
@@ -53,19 +58,45 @@ def _update_process(store: Store, run: Run, values: dict[str, Any]) -> object:
     return merge_update(store, "process", [row], on=["process_id"], assignments=from_source(*values))
 
 
+def _last_run_times(
+    store: Store, run: Run, statuses: tuple[str, ...], values: dict[str, Any] | None = None
+) -> object:
+    """Set the process's last completed/failed times from its runs' end times (and ``values``), one MERGE."""
+    ids = system_ids(store, "process_status_lkup", list(statuses))
+    aggregates = {
+        _LAST_RUN_COLUMN[status]: (
+            f"max(CASE WHEN process_status_id = {int_literals([ids[status]])} "
+            "THEN process_run_end_date_time END)"
+        )
+        for status in statuses
+    }
+    extra = values or {}
+    return merge_update(
+        store,
+        "process",
+        [{**_process_key(run), **extra}],
+        on=["process_id"],
+        assignments=from_source(*aggregates, *extra),
+        source=process_from_runs(store, run["process_id"], aggregates),
+    )
+
+
 def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None) -> str:
-    """Set the run's status (creating a custom status on first use); return the status name."""
+    """Set the run's status (creating a custom status on first use); return the status name.
+
+    ``completed`` and ``failed`` write the run first and then the process's last-run times,
+    derived from its runs: if the run's write fails nothing changed, and if the process's write
+    fails, the next completion or failure of the process sets the times exactly.
+    """
     status = clean_name(new_status, "new_status")
     end = to_timestamp(end_date, "end_date")
     status_id = lookup_id(store, "process_status_lkup", status, create=True)
     values: dict[str, Any] = {"process_status_id": status_id}
     if status in _LAST_RUN_COLUMN:
         values["process_run_end_date_time"] = end or datetime.now()
-    writes = [lambda: _update_run(store, run, values)]
+    _update_run(store, run, values)
     if status in _LAST_RUN_COLUMN:
-        last_run = {_LAST_RUN_COLUMN[status]: values["process_run_end_date_time"]}
-        writes.append(lambda: _update_process(store, run, last_run))
-    in_parallel(writes)
+        _last_run_times(store, run, (COMPLETED, FAILED))
     return status
 
 
@@ -98,10 +129,9 @@ def record_error(
         return None
     failed_id = lookup_id(store, "process_status_lkup", FAILED, create=False)
     failed = {"process_status_id": failed_id, "process_run_end_date_time": occurred}
-    process_times = {"last_errored_run_date_time": occurred, "last_failed_run_date_time": occurred}
     writes.append(lambda: _update_run(store, run, failed))
-    writes.append(lambda: _update_process(store, run, process_times))
-    in_parallel(writes)
+    in_parallel(writes)  # the facts first: the error and the run; then the process's summary
+    _last_run_times(store, run, (FAILED,), {"last_errored_run_date_time": occurred})
     return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")
 
 
@@ -111,10 +141,11 @@ def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
     if low is None and high is None:
         return
     low_col, high_col = "process_run_low_date_time", "process_run_high_date_time"
-    row = {**_run_key(run), low_col: low, high_col: high}
+    row = {**_run_key(run), low_col: low, high_col: high, HEARTBEAT: datetime.now()}
     assignments = {
         low_col: f"least(t.{low_col}, s.{low_col})",
         high_col: f"greatest(t.{high_col}, s.{high_col})",
+        HEARTBEAT: f"s.{HEARTBEAT}",
     }
     merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments)
 
@@ -146,4 +177,21 @@ def set_record_count(store: Store, run: Run, num_records: Any, processing_type: 
     )
 
 
-__all__ = ["change_status", "record_error", "set_record_count", "widen_dates"]
+def heartbeat(store: Store, run: Run) -> bool:
+    """Refresh the run's heartbeat while it is running, in one MERGE; False if it no longer runs.
+
+    A run another start has taken over (``abandoned``) or closed by hand is left alone.
+    """
+    running = system_ids(store, "process_status_lkup", [RUNNING])[RUNNING]
+    written = merge_update(
+        store,
+        "process_tracking",
+        [{**_run_key(run), HEARTBEAT: datetime.now()}],
+        on=["process_tracking_id"],
+        assignments=from_source(HEARTBEAT),
+        when=f"t.process_status_id = {int_literals([running])}",
+    )
+    return written.updated == 1
+
+
+__all__ = ["change_status", "heartbeat", "record_error", "set_record_count", "widen_dates"]

@@ -14,14 +14,22 @@ Delta's own conflict detection makes the MERGE of a racing writer in the same wr
 A run name (unique across processes) is checked again inside the MERGE, which writes nothing
 once another run has the name; such a start reads the whole table, so it conflicts with (and
 retries after) any start that committed meanwhile, whatever its bucket.
+
+Stale-run takeover: with a ``stale_run_timeout`` (the process's own, else the config's), a
+latest run that is ``running`` but has shown no heartbeat for that long no longer refuses the
+start. The same MERGE that inserts the new run closes that run as ``abandoned`` (its end time is
+the takeover time), and only while its heartbeat is still the one this start saw: a run that
+wrote meanwhile keeps running and the start is refused. Of many starters exactly one inserts the
+next run id, so exactly one takes over.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial, reduce
 from typing import TYPE_CHECKING, Any
 
@@ -31,17 +39,30 @@ from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependen
 from pt_spark.store.ids import new_id
 from pt_spark.store.reads import system_ids
 from pt_spark.store.store import Store
-from pt_spark.store.writes import merge_rows, side_by_side
+from pt_spark.store.writes import (
+    append_rows,
+    from_source,
+    int_literals,
+    merge_rows,
+    merge_update,
+    process_total_from_runs,
+    side_by_side,
+    with_new_ids,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pyspark.sql import DataFrame
 
+log = logging.getLogger(__name__)
 RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
+ABANDONED = "abandoned"
+HEARTBEAT = "last_heartbeat_date_time"
+PROCESS_ERROR = "Process Error"
 _BLOCKING_PARENT = (RUNNING, FAILED, ON_HOLD)
 _BLOCKING_SELF = (RUNNING, ON_HOLD)
-_DECIDING = (RUNNING, COMPLETED, FAILED, ON_HOLD)
+_DECIDING = (RUNNING, COMPLETED, FAILED, ON_HOLD, ABANDONED)
 #: The name a start gives any other (custom) status: it neither blocks a start nor counts as failed.
 OTHER_STATUS = "other"
 
@@ -56,6 +77,9 @@ class StartState:
         parent_statuses: Status of each parent process's latest run.
         name_taken: Whether another run already has the requested run name.
         actor_id: Id of the requested actor, if it exists.
+
+    Each ``recent`` run has ``process_tracking_id``, ``process_run_id``, ``process_status_name``
+    and ``last_seen`` (its heartbeat, else its start time).
     """
 
     process: dict[str, Any] | None
@@ -66,14 +90,25 @@ class StartState:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What a start may do: the new run's status, and the stale run it takes over (if any)."""
+
+    status: str
+    abandoned: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class StartedRun:
-    """The run row this caller inserted, and its status."""
+    """The run row this caller inserted, its status, and the run it took over (if any)."""
 
     row: dict[str, Any]
     status: str
+    abandoned: dict[str, Any] | None = None
 
 
 _PROCESS_FIELDS = ("process_type_id", "process_tool_id", "schedule_frequency_id", "process_registration_hash")
+#: Process settings a start reads with the process row (not part of its registration).
+_PROCESS_SETTINGS = ("stale_run_timeout_seconds",)
 
 
 def _status_names(store: Store) -> dict[int, str]:
@@ -83,7 +118,12 @@ def _status_names(store: Store) -> dict[int, str]:
 
 
 def _row(
-    kind: Any, id_column: Any = None, run_id: Any = None, status: Any = None, text: Any = None
+    kind: Any,
+    id_column: Any = None,
+    run_id: Any = None,
+    status: Any = None,
+    text: Any = None,
+    seen: Any = None,
 ) -> list[Any]:
     def typed(value: Any, spark_type: str) -> Any:
         return (F.lit(None) if value is None else F.col(value) if isinstance(value, str) else value).cast(
@@ -96,7 +136,12 @@ def _row(
         typed(run_id, "long").alias("run_id"),
         typed(status, "string").alias("status"),
         typed(text, "string").alias("text"),
+        (F.lit(None) if seen is None else seen).cast("timestamp").alias("seen"),
     ]
+
+
+def _last_seen() -> Any:
+    return F.coalesce(F.col(HEARTBEAT), F.col("process_run_start_date_time"))
 
 
 def read_start_state(
@@ -155,11 +200,21 @@ def _read_state(
         parents.select(F.col("parent_process_id").alias("process_id"), F.lit("parent").alias("kind"))
     )
     latest = runs.where(F.col("is_latest_run")).join(wanted, "process_id")
-    about_runs = [latest.select(*_row(F.col("kind"), run_id="process_run_id", status="process_status_id"))]
+    about_runs = [
+        latest.select(
+            *_row(
+                F.col("kind"),
+                "process_tracking_id",
+                run_id="process_run_id",
+                status="process_status_id",
+                seen=_last_seen(),
+            )
+        )
+    ]
     if run_name is not None:
         clash = runs.where(F.col("process_run_name") == F.lit(run_name)).limit(1)
         about_runs.append(clash.select(*_row("name")))
-    registration = F.to_json(F.struct(*_PROCESS_FIELDS))
+    registration = F.to_json(F.struct(*_PROCESS_FIELDS, *_PROCESS_SETTINGS))
     about_process = [process.select(*_row("process", "process_id", text=registration))]
     if actor_name is not None:
         actor = store.read("actor_lkup").where(F.col("actor_name") == F.lit(actor_name))
@@ -183,7 +238,14 @@ def _earlier_runs(store: Store, process_id: int, latest_run_id: int, window: int
         .orderBy(F.col("process_run_id").desc())
         .limit(window - 1)
     )
-    return _collect([earlier.select(*_row("recent", run_id="process_run_id", status="process_status_id"))])
+    columns = _row(
+        "recent",
+        "process_tracking_id",
+        run_id="process_run_id",
+        status="process_status_id",
+        seen=_last_seen(),
+    )
+    return _collect([earlier.select(*columns)])
 
 
 def _state_from_rows(rows: list[dict[str, Any]], names: dict[int, str]) -> StartState:
@@ -194,7 +256,7 @@ def _state_from_rows(rows: list[dict[str, Any]], names: dict[int, str]) -> Start
     if by_kind.get("process"):
         found = by_kind["process"][0]
         process = {"process_id": found["id"], **json.loads(found["text"])}
-        process.update({name: process.get(name) for name in _PROCESS_FIELDS})
+        process.update({name: process.get(name) for name in (*_PROCESS_FIELDS, *_PROCESS_SETTINGS)})
 
     def name(row: dict[str, Any]) -> str:
         return names.get(int(row["status"]), OTHER_STATUS)
@@ -202,24 +264,53 @@ def _state_from_rows(rows: list[dict[str, Any]], names: dict[int, str]) -> Start
     recent = sorted(by_kind.get("recent", []), key=lambda r: -r["run_id"])
     return StartState(
         process=process,
-        recent=[{"process_run_id": r["run_id"], "process_status_name": name(r)} for r in recent],
+        recent=[
+            {
+                "process_tracking_id": r["id"],
+                "process_run_id": r["run_id"],
+                "process_status_name": name(r),
+                "last_seen": r["seen"],
+            }
+            for r in recent
+        ],
         parent_statuses=[name(r) for r in by_kind.get("parent", [])],
         name_taken=bool(by_kind.get("name")),
         actor_id=by_kind["actor"][0]["id"] if by_kind.get("actor") else None,
     )
 
 
-def decide(state: StartState, process_name: str, max_failures: int, run_name: str | None) -> str:
-    """Return the status of the new run, or raise why it may not start."""
+def stale_timeout(state: StartState, default: int | None) -> int | None:
+    """Return the stale-run timeout in seconds that applies: the process's own, else ``default``."""
+    own = None if state.process is None else state.process.get("stale_run_timeout_seconds")
+    return default if own is None else int(own)
+
+
+def _is_stale(run: dict[str, Any], timeout: int | None) -> bool:
+    seen = run.get("last_seen")
+    return timeout is not None and seen is not None and datetime.now() - seen > timedelta(seconds=timeout)
+
+
+def decide(
+    state: StartState,
+    process_name: str,
+    max_failures: int,
+    run_name: str | None,
+    default_timeout: int | None = None,
+) -> Decision:
+    """Return what the new run may do (its status, a stale run to take over), or raise why not."""
     if any(status in _BLOCKING_PARENT for status in state.parent_statuses):
         raise ProcessDependencyError("Processes that this process is dependent on are running or failed.")
-    latest = state.recent[0]["process_status_name"] if state.recent else None
-    if latest in _BLOCKING_SELF:
-        raise ProcessRunRefused(f"The process {process_name} is currently {latest}.", process_name)
+    latest = state.recent[0] if state.recent else None
+    status = latest["process_status_name"] if latest else None
+    abandoned = None
+    if latest is not None and status == RUNNING and _is_stale(latest, stale_timeout(state, default_timeout)):
+        abandoned = latest
+    elif status in _BLOCKING_SELF:
+        raise ProcessRunRefused(f"The process {process_name} is currently {status}.", process_name)
     if state.name_taken:
         raise InvalidInput(f"process_run_name: a run named {run_name!r} already exists")
     failures = [r for r in state.recent[:max_failures] if r["process_status_name"] == FAILED]
-    return ON_HOLD if len(failures) >= max_failures else RUNNING
+    return Decision(ON_HOLD if len(failures) >= max_failures else RUNNING, abandoned)
 
 
 def _name_guard(store: Store) -> Callable[[str], str]:
@@ -242,31 +333,119 @@ def _name_guard(store: Store) -> Callable[[str], str]:
     return guard
 
 
-def _merge_new_run(store: Store, new_row: dict[str, Any], previous_run_id: int | None) -> bool:
+def _takeover_guard(store: Store, running_id: int) -> Callable[[str], str]:
+    """Return a MERGE source guard that drops every source row once the stale run wrote again.
+
+    The source row of the run taken over carries the heartbeat this start saw. If the run has
+    shown a newer one (every write to a run refreshes it) or is no longer running, the run is
+    alive after all: the MERGE writes nothing and the start decides again on fresh data.
+    """
+    target = store.qualified("process_tracking")
+    running = int_literals([running_id])
+
+    def guard(view: str) -> str:
+        return (  # identifiers and a library integer only: the values are in the source view
+            f"NOT EXISTS (SELECT 1 FROM {target} AS live JOIN {view} AS seen "  # noqa: S608
+            "ON live.bucket = seen.bucket AND live.process_id = seen.process_id "
+            "AND live.process_run_id = seen.process_run_id "
+            "WHERE live.is_latest_run AND NOT seen.is_latest_run AND seen.process_status_id IS NOT NULL "
+            f"AND (live.process_status_id <> {running} OR "
+            f"coalesce(live.{HEARTBEAT}, live.process_run_start_date_time) > seen.{HEARTBEAT}))"
+        )
+
+    return guard
+
+
+def _both(*guards: Callable[[str], str] | None) -> Callable[[str], str] | None:
+    kept = [guard for guard in guards if guard is not None]
+    if not kept:
+        return None
+    return lambda view: " AND ".join(f"({guard(view)})" for guard in kept)
+
+
+def _merge_new_run(
+    store: Store,
+    new_row: dict[str, Any],
+    previous_run_id: int | None,
+    abandoned: dict[str, Any] | None,
+    status_ids: dict[str, int],
+) -> bool:
     """Demote the previous latest run and insert ``new_row``, in one MERGE; True if it inserted.
 
-    A key ``(process_id, process_run_id)`` taken by then inserts nothing (its writer already
-    demoted the previous run); a run name taken by then drops both rows.
+    With ``abandoned``, the previous run is also closed as ``abandoned`` (see the module
+    docstring). A key ``(process_id, process_run_id)`` taken by then inserts nothing (its writer
+    already demoted the previous run); a run name taken by then drops both rows.
     """
     named = new_row["process_run_name"] is not None
     rows = [new_row]
     if previous_run_id is not None:
-        rows.append(
-            {"process_id": new_row["process_id"], "process_run_id": previous_run_id, "is_latest_run": False}
-        )
+        previous: dict[str, Any] = {
+            "process_id": new_row["process_id"],
+            "process_run_id": previous_run_id,
+            "is_latest_run": False,
+        }
+        if abandoned is not None:
+            previous["process_status_id"] = status_ids[ABANDONED]
+            previous["process_run_end_date_time"] = new_row["process_run_start_date_time"]
+            previous[HEARTBEAT] = abandoned["last_seen"]
+        rows.append(previous)
+    end = "process_run_end_date_time"
     written = merge_rows(
         store,
         "process_tracking",
         rows,
         on="t.process_id = s.process_id AND t.process_run_id = s.process_run_id",
         update_when="NOT s.is_latest_run AND t.is_latest_run",
-        assignments={"is_latest_run": "false"},
+        assignments={
+            "is_latest_run": "false",
+            "process_status_id": "coalesce(s.process_status_id, t.process_status_id)",
+            end: f"coalesce(s.{end}, t.{end})",
+        },
         insert_when="s.is_latest_run",
         prune=() if named else ("process_id",),
-        guard=_name_guard(store) if named else None,
+        guard=_both(
+            _name_guard(store) if named else None,
+            _takeover_guard(store, status_ids[RUNNING]) if abandoned is not None else None,
+        ),
         narrow=not named,
     )
     return written.inserted == 1
+
+
+def _close_abandoned(
+    store: Store, abandoned: dict[str, Any], new_row: dict[str, Any], process_name: str
+) -> None:
+    """Finish a takeover: a ``Process Error`` on the run taken over, and the process total repaired.
+
+    The error says when the run was last seen and which run took over. The dead job may have
+    died between a run's count and its process total, so the total is set again to the sum of
+    the runs' counts. Both are idempotent follow-ups on other tables than the takeover itself.
+    """
+    seen = abandoned["last_seen"]
+    description = (
+        f"abandoned: no heartbeat since {seen:%Y-%m-%d %H:%M:%S}; "
+        f"run {new_row['process_run_id']} (process_tracking_id {new_row['process_tracking_id']}) took over"
+    )
+    error_type = system_ids(store, "error_type_lkup", [PROCESS_ERROR])[PROCESS_ERROR]
+    error = {
+        "error_type_id": error_type,
+        "process_tracking_id": abandoned["process_tracking_id"],
+        "error_description": description,
+        "error_occurrence_date_time": new_row["process_run_start_date_time"],
+    }
+    process = {"process_id": new_row["process_id"], "process_name": process_name}
+    side_by_side(
+        lambda: append_rows(store, "error_tracking", with_new_ids("error_tracking", [error])),
+        lambda: merge_update(
+            store,
+            "process",
+            [process],
+            on=["process_id"],
+            assignments=from_source("total_record_count"),
+            source=process_total_from_runs(store, new_row["process_id"]),
+        ),
+    )
+    log.warning("process run %s: %s", abandoned["process_tracking_id"], description)
 
 
 def start_run(
@@ -277,22 +456,27 @@ def start_run(
     run_name: str | None,
     max_failures: int,
     state: StartState,
+    default_timeout: int | None = None,
 ) -> StartedRun:
     """Decide and insert a new run of ``process_id`` (see the module docstring).
 
-    ``state`` is the caller's fresh read; later attempts (after losing a race) read again.
+    ``state`` is the caller's fresh read; later attempts (after losing a race) read again. A
+    statement re-run after an unknown outcome may find this caller's own row already there:
+    the fresh read recognises it by its id, and the start has won.
     """
-    status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD])
+    status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD, ABANDONED])
     for _ in range(store.config.retry_attempts):
-        status = decide(state, process_name, max_failures, run_name)
+        decision = decide(state, process_name, max_failures, run_name, default_timeout)
         previous = state.recent[0]["process_run_id"] if state.recent else None
         run_id = (previous or 0) + 1
+        now = datetime.now()
         new_row: dict[str, Any] = {
             "process_tracking_id": new_id(),
             "process_id": process_id,
-            "process_status_id": status_ids[status],
+            "process_status_id": status_ids[decision.status],
             "process_run_id": run_id,
-            "process_run_start_date_time": datetime.now(),
+            "process_run_start_date_time": now,
+            "process_run_end_date_time": None,
             "process_run_record_count": 0,
             "process_run_insert_count": 0,
             "process_run_update_count": 0,
@@ -300,15 +484,27 @@ def start_run(
             "is_latest_run": True,
             "process_run_name": run_name,
             "process_run_uuid": str(uuid.uuid4()),
+            HEARTBEAT: now,
         }
-        if _merge_new_run(store, new_row, previous):
-            return StartedRun(new_row, status)
-        state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
+        won = _merge_new_run(store, new_row, previous, decision.abandoned, status_ids)
+        if not won:
+            state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
+            won = (
+                bool(state.recent)
+                and state.recent[0]["process_tracking_id"] == new_row["process_tracking_id"]
+            )
+        if won:
+            if decision.abandoned is not None:
+                _close_abandoned(store, decision.abandoned, new_row, process_name)
+            return StartedRun(new_row, decision.status, decision.abandoned)
     raise ConcurrentUpdateError(f"Could not start a run of {process_name!r}: other runs kept starting first.")
 
 
 __all__ = [
+    "ABANDONED",
     "COMPLETED",
+    "Decision",
+    "HEARTBEAT",
     "FAILED",
     "ON_HOLD",
     "RUNNING",
@@ -316,5 +512,6 @@ __all__ = [
     "StartedRun",
     "decide",
     "read_start_state",
+    "stale_timeout",
     "start_run",
 ]

@@ -5,6 +5,12 @@ Example:
     ...                      actor_name="etl", tool_name="Spark", sources="Lahman")  # doctest: +SKIP
     >>> run.set_process_run_record_count(10000)  # doctest: +SKIP
     >>> run.change_run_status("completed")  # doctest: +SKIP
+
+Or let the run close itself: completed when the block succeeds, failed (with a ``Process Error``
+naming the exception) when it raises:
+
+    >>> with ProcessTracker(spark=spark, process_name="Lahman Teams Load") as run:  # doctest: +SKIP
+    ...     run.set_process_run_record_count(10000)
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import os
 from datetime import datetime
 from functools import cached_property
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
@@ -20,9 +27,10 @@ from pyspark.sql import functions as F
 from pt_spark import extract_batch, extract_finders, finders, run_changes
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
-from pt_spark.errors import NotFound, ProcessOnHold, SessionError
+from pt_spark.errors import NotFound, ProcessOnHold, ProcessRunFailed, SessionError
+from pt_spark.heartbeat import BackgroundHeartbeat
 from pt_spark.registration import ProcessRequest, Side, is_registered, register_process
-from pt_spark.run_start import ON_HOLD, decide, read_start_state, start_run
+from pt_spark.run_start import FAILED, ON_HOLD, PROCESS_ERROR, RUNNING, decide, read_start_state, start_run
 from pt_spark.store.store import store_for
 from pt_spark.validation import (
     attributes_dict,
@@ -31,6 +39,7 @@ from pt_spark.validation import (
     objects_dict,
     optional_name,
     positive_id,
+    positive_seconds,
 )
 
 if TYPE_CHECKING:
@@ -77,8 +86,15 @@ class ProcessTracker:
 
     Constructing it registers the process (and the lookups it names) and starts a new run, or,
     with ``process_tracking_id``, re-attaches to an existing run without writing anything.
-    See SPEC §2.1 for every argument.
+    See SPEC §2.1 for every argument, and the README's "Reliability" section for these:
+
+    * ``heartbeat_seconds``: refresh the run's heartbeat in the background every N seconds
+      while it runs (for long jobs with few tracker calls; every tracker write refreshes it too).
+    * As a context manager, the run completes when the block succeeds, and records a
+      ``Process Error`` (the exception's class and message) and fails when it raises.
     """
+
+    _heartbeat: BackgroundHeartbeat | None = None
 
     def __init__(
         self,
@@ -99,23 +115,32 @@ class ProcessTracker:
         config_location: str | os.PathLike[str] | None = None,
         process_tracking_id: int | None = None,
         config: TrackerConfig | None = None,
+        heartbeat_seconds: float | None = None,
     ) -> None:
+        every = (
+            None if heartbeat_seconds is None else positive_seconds(heartbeat_seconds, "heartbeat_seconds")
+        )
         self.spark = _session(spark)
         self.config = resolve_config(self.spark, config, config_location)
         self.store = store_for(self.spark, self.config)
         if process_tracking_id is not None:
-            self._attach(positive_id(process_tracking_id, "process_tracking_id"))
-            return
-        arguments = dict(locals())
-        request = _request(arguments)
-        run_name = optional_name(process_run_name, "process_run_name")
-        self._start(request, run_name)
+            tracking_id = positive_id(process_tracking_id, "process_tracking_id")
+            with self.store.explained():
+                self._attach(tracking_id)
+        else:
+            arguments = dict(locals())
+            request = _request(arguments)
+            run_name = optional_name(process_run_name, "process_run_name")
+            with self.store.explained():
+                self._start(request, run_name)
+        if every is not None and self.status == RUNNING:
+            self._heartbeat = BackgroundHeartbeat(self.heartbeat, every, self.process_tracking_id)
 
     def _start(self, request: ProcessRequest, run_name: str | None) -> None:
         """Register what changed (nothing, in the steady state), then start the run (SPEC §2.2)."""
-        window = self.config.max_concurrent_failures
+        window, timeout = self.config.max_concurrent_failures, self.config.stale_run_timeout
         state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
-        decide(state, request.process_name, window, run_name)  # refuse before registering anything
+        decide(state, request.process_name, window, run_name, timeout)  # refuse before registering
         if is_registered(request, state.process, bool(state.recent)) and (
             request.actor_name is None or state.actor_id is not None
         ):
@@ -124,7 +149,9 @@ class ProcessTracker:
         else:
             registration = register_process(self.store, request, state.process)
             process_id, actor_id = registration.process_id, registration.actor_id
-        started = start_run(self.store, process_id, request.process_name, actor_id, run_name, window, state)
+        started = start_run(
+            self.store, process_id, request.process_name, actor_id, run_name, window, state, timeout
+        )
         self._set_run({**started.row, "process_name": request.process_name}, started.status)
         if started.status == ON_HOLD:
             raise ProcessOnHold(
@@ -238,6 +265,8 @@ class ProcessTracker:
         A status name not yet known is created (a custom status).
         """
         self.status = run_changes.change_status(self.store, self._run, new_status, end_date)
+        if self.status != RUNNING:
+            self._stop_heartbeat()
 
     def raise_run_error(
         self,
@@ -255,7 +284,8 @@ class ProcessTracker:
             self.store, self._run, error_type_name, error_description, fail_run, end_date
         )
         if failed is not None:
-            self.status = "failed"
+            self.status = FAILED
+            self._stop_heartbeat()
             raise failed
 
     def set_process_run_low_high_dates(self, low_date: Any = None, high_date: Any = None) -> None:
@@ -265,6 +295,57 @@ class ProcessTracker:
     def set_process_run_record_count(self, num_records: int, processing_type: str | None = None) -> None:
         """Replace the run's record count; the process total grows by the change."""
         run_changes.set_record_count(self.store, self._run, num_records, processing_type)
+
+    # --- liveness and closing -------------------------------------------------------------------
+
+    def heartbeat(self) -> bool:
+        """Record that the run is alive now (one MERGE); False if it is no longer running.
+
+        Every tracker call that writes the run refreshes the heartbeat anyway; call this (or pass
+        ``heartbeat_seconds``) in long stretches without tracker calls when a
+        ``stale_run_timeout`` is configured.
+        """
+        return run_changes.heartbeat(self.store, self._run)
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+
+    def __enter__(self) -> ProcessTracker:
+        return self
+
+    def __exit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Complete the run after a clean block; fail it with a ``Process Error`` after an exception.
+
+        The exception is never swallowed. A run the block already ended (or that is on hold) is
+        left as it is; a failure to record the failure is logged, and the block's own exception
+        is what propagates.
+        """
+        try:
+            if self.status != RUNNING:
+                return
+            if error is None:
+                self.change_run_status("completed")
+                return
+            if isinstance(error, ProcessRunFailed):
+                return
+            try:
+                description = f"{type(error).__name__}: {error}"
+                self.raise_run_error(PROCESS_ERROR, description, fail_run=True)
+            except ProcessRunFailed:
+                pass
+            except Exception as recording:  # the block's exception matters more; keep it
+                log.error(
+                    "process run %s: could not record its failure: %s", self.process_tracking_id, recording
+                )
+        finally:
+            self._stop_heartbeat()
 
     # --- finders (read-only, DataFrames) ----------------------------------------------------------
 

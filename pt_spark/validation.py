@@ -5,6 +5,7 @@ Every checker takes the argument's name so the ``InvalidInput`` message names it
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
@@ -16,6 +17,7 @@ MAX_NAME_LENGTH = 750
 MAX_TEXT_LENGTH = 1_000_000
 #: Largest value of a BIGINT column (ids, counts): Delta/Spark ``LongType``.
 MAX_BIGINT = 2**63 - 1
+_YEAR_SECONDS = 366 * 24 * 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -166,6 +168,15 @@ def choice(value: Any, argument: str, allowed: Iterable[str]) -> str:
     raise _fail(argument, f"expected one of {', '.join(options)}", value)
 
 
+def positive_seconds(value: Any, argument: str) -> float:
+    """Return a duration in seconds: a positive, finite number of at most a year (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(argument, "expected a number of seconds", value)
+    if not math.isfinite(value) or value <= 0 or value > _YEAR_SECONDS:
+        raise _fail(argument, f"expected a number of seconds above 0 and at most {_YEAR_SECONDS}", value)
+    return float(value)
+
+
 __all__ = [
     "attributes_dict",
     "choice",
@@ -177,5 +188,6 @@ __all__ = [
     "optional_name",
     "optional_text",
     "positive_id",
+    "positive_seconds",
     "to_timestamp",
 ]

@@ -109,11 +109,33 @@ def add_counts(
     return {}
 
 
+def start_then_hang(spark: Any, config: TrackerConfig, timer: Timer, name: str) -> dict[str, Any]:
+    """Start a run, say so, then hang (the test kills this process with SIGKILL)."""
+    run = ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config)
+    print(json.dumps({"started": run.process_tracking_id}), flush=True)
+    while True:
+        time.sleep(60)
+
+
+def merge_loop(spark: Any, config: TrackerConfig, timer: Timer, name: str) -> dict[str, Any]:
+    """Start a run, say so, then write to it in a loop of MERGEs until killed."""
+    run = ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config)
+    print(json.dumps({"started": run.process_tracking_id}), flush=True)
+    step = 0
+    while True:
+        step += 1
+        run.set_process_run_record_count(step * 10)
+        run.set_process_run_low_high_dates(datetime(2020, 1, 1 + step % 28), datetime(2021, 1, 1))
+        print(json.dumps({"step": step}), flush=True)
+
+
 SCENARIOS = {
     "lifecycle": lifecycle,
     "start_same": start_same,
     "register_shared": register_shared,
     "add_counts": add_counts,
+    "start_then_hang": start_then_hang,
+    "merge_loop": merge_loop,
 }
 
 
@@ -123,7 +145,11 @@ def main() -> None:
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
-        config = TrackerConfig(schema=command["schema"], location=command["location"])
+        config = TrackerConfig(
+            schema=command["schema"],
+            location=command["location"],
+            stale_run_timeout=command.get("stale_run_timeout"),
+        )
         time.sleep(max(0.0, command["at"] - time.time()))
         before, timer = conflicts_retried(), Timer()
         try:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +54,25 @@ class Workers:
             assert process.stdout is not None
             assert json.loads(process.stdout.readline()) == {"ready": True}, "a worker did not start"
 
-    def run(self, config: Any, scenario: str, arguments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Run ``scenario`` on the first ``len(arguments)`` workers at one moment; return replies."""
+    def send(self, config: Any, scenario: str, arguments: list[dict[str, Any]]) -> list[subprocess.Popen]:
+        """Start ``scenario`` on the first ``len(arguments)`` workers at one moment; return them."""
         at = time.time() + 2.0
         busy = self.processes[: len(arguments)]
         for process, args in zip(busy, arguments, strict=True):
             command = {"scenario": scenario, "at": at, "args": args}
-            command.update(schema=config.schema_name, location=config.location)
+            command.update(
+                schema=config.schema_name,
+                location=config.location,
+                stale_run_timeout=config.stale_run_timeout,
+            )
             assert process.stdin is not None
             process.stdin.write(json.dumps(command) + "\n")
             process.stdin.flush()
+        return busy
+
+    def run(self, config: Any, scenario: str, arguments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run ``scenario`` on the first ``len(arguments)`` workers at one moment; return replies."""
+        busy = self.send(config, scenario, arguments)
         replies = []
         for process in busy:
             assert process.stdout is not None
@@ -219,3 +229,40 @@ def test_four_processes_setting_counts_on_one_run_leave_an_exact_total(
     assert final in {values[-1] for values in counts}
     total = table(spark, config, "process").where(F.col("process_name") == name).collect()[0]
     assert total.total_record_count == final
+
+
+def test_of_four_processes_starting_over_a_stale_run_exactly_one_takes_over(
+    spark, config, unique, workers, figures
+):
+    name = unique("stale-race")
+    dead = ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config)
+    then = datetime.now() - timedelta(hours=1)
+    spark.sql(
+        f"UPDATE {config.table('process_tracking')} SET last_heartbeat_date_time = "
+        f"TIMESTAMP '{then:%Y-%m-%d %H:%M:%S}' WHERE process_tracking_id = {dead.process_tracking_id}"
+    )
+    stale = config.model_copy(update={"stale_run_timeout": 600})
+    replies = workers.run(stale, "start_same", [{"name": name}] * 4)
+    _all_ok(replies)
+    figures["4 writers taking over one stale run"] = _summary(replies)
+    assert sorted(reply["result"]["outcome"] for reply in replies) == [
+        "refused",
+        "refused",
+        "refused",
+        "started",
+    ]
+    runs = (
+        table(spark, config, "process_tracking")
+        .join(table(spark, config, "process").where(F.col("process_name") == name), "process_id")
+        .join(table(spark, config, "process_status_lkup"), "process_status_id")
+        .orderBy("process_run_id")
+        .collect()
+    )
+    assert [(run.process_run_id, run.process_status_name, run.is_latest_run) for run in runs] == [
+        (1, "abandoned", False),
+        (2, "running", True),
+    ]
+    abandoned = table(spark, config, "error_tracking").where(
+        F.col("process_tracking_id") == dead.process_tracking_id
+    )
+    assert abandoned.count() == 1

@@ -19,7 +19,15 @@ from pyspark.sql import functions as F
 
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
 from pt_spark.store.ids import new_ids
-from pt_spark.store.schema import BUCKETS, LAYOUT_PROPERTY, SCHEMA_VERSION, TABLES, bucket_of, spec
+from pt_spark.store.schema import (
+    BUCKETS,
+    LAYOUT_PROPERTY,
+    LAYOUT_VERSION,
+    SCHEMA_VERSION,
+    TABLES,
+    bucket_of,
+    spec,
+)
 from tests.fixtures.make_store_v2 import TEAMS_EXTRACT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -144,8 +152,10 @@ def test_every_row_is_in_the_bucket_of_its_key(spark, config, unique):
 
 
 def _read_folder(spark, location: Path, name: str) -> list[tuple]:
+    """Return a table's rows over the columns the v2 fixture has (newer columns are NULL after)."""
     frame = spark.read.format("delta").load(str(location / name))
-    columns = [c for c in frame.columns if c != "bucket"]
+    v2_columns = spark.read.format("delta").load(str(FIXTURE / name)).columns
+    columns = [c for c in frame.columns if c != "bucket" and c in v2_columns]
     return sorted((tuple(row) for row in frame.select(*sorted(columns)).collect()), key=repr)
 
 
@@ -164,18 +174,22 @@ def test_the_upgrade_keeps_every_row_and_id(spark, upgraded):
     config, before = upgraded
     after = {t.name: _read_folder(spark, Path(config.location), t.name) for t in TABLES}
     changed = [name for name in before if after[name] != before[name]]
-    assert changed == ["system_lkup"]  # only the schema version row: 2 -> 3
-    assert [row[1:] for row in after["system_lkup"]] == [("schema_version", "3")]
+    # The schema version row (2 -> 4) and the system status v4 brings:
+    assert changed == ["process_status_lkup", "system_lkup"]
+    assert [row[1:] for row in after["system_lkup"]] == [("schema_version", SCHEMA_VERSION)]
+    new_statuses = set(after["process_status_lkup"]) - set(before["process_status_lkup"])
+    assert [row[1] for row in new_statuses] == ["abandoned"]
     assert len(before["process_tracking"]) == 3 and len(before["extract_tracking"]) == 2
 
 
-def test_the_upgraded_store_is_at_version_3_with_buckets_and_no_identity(spark, upgraded):
+def test_the_upgraded_store_is_at_the_current_version_with_buckets_and_no_identity(spark, upgraded):
     config, _ = upgraded
     version = table(spark, config, "system_lkup").where("system_key = 'schema_version'").collect()
-    assert [row.system_value for row in version] == [SCHEMA_VERSION] == ["3"]
+    assert [row.system_value for row in version] == [SCHEMA_VERSION] == ["4"]
     for table_spec in TABLES:
         properties = spark.sql(f"DESCRIBE DETAIL {config.table(table_spec.name)}").first()["properties"]
-        assert properties.get(LAYOUT_PROPERTY) == SCHEMA_VERSION, table_spec.name
+        assert properties.get(LAYOUT_PROPERTY) == LAYOUT_VERSION == "3", table_spec.name
+        assert spark.table(config.table(table_spec.name)).columns == list(table_spec.column_names)
         assert tuple(partition_columns(config, table_spec.name)) == table_spec.partitioned_by, table_spec.name
         metadata = _schema_metadata(config.location, table_spec.name)
         assert not any(key.startswith("delta.identity") for meta in metadata for key in meta), table_spec.name

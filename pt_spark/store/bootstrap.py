@@ -8,7 +8,8 @@ older store is upgraded in place:
   ``CREATE OR REPLACE TABLE ... AS SELECT`` from its own last version, keeping every row and id
   and adding the ``bucket`` column; a table already rewritten is marked (``pt_spark.layout``)
   and skipped, so an upgrade that stopped half-way finishes on the next run;
-* columns and table properties a newer library declares are added.
+* columns (store v4: the run heartbeat, the per-process stale-run timeout) and table properties
+  a newer library declares are added with ``ALTER TABLE``, keeping every row.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pt_spark.store.reads import ensure_rows
 from pt_spark.store.schema import (
     BUCKET_COLUMN,
     LAYOUT_PROPERTY,
+    LAYOUT_VERSION,
     SCHEMA_VERSION,
     TABLES,
     TableSpec,
@@ -63,14 +65,23 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
     """Create ``table`` (or register its existing folder; re-create it with ``overwrite``)."""
     name = store.config.table(table.name)
     path = store.path(table.name)
+    layout = _layout_sql(store, table)
     if not overwrite and store.table_exists(table.name):
-        return
-    if not overwrite and path is not None and store.is_delta_folder(path):
+        if path is None or store.is_delta_folder(path):
+            return
+        # Registered, but its folder is gone: create the table again at its path (by path, as
+        # the catalog cannot even drop a Delta table whose folder is missing); the name stays.
+        name, layout = (
+            f"delta.`{path.replace('`', '``')}`",
+            layout.replace(f" LOCATION {sql_string(path)}", ""),
+        )
+        log.warning("re-creating the missing table %s (empty) at %s", table.name, path)
+    elif not overwrite and path is not None and store.is_delta_folder(path):
         store.register(table.name)  # an existing store seen from a new session
         return
     verb = "CREATE OR REPLACE TABLE" if overwrite else "CREATE TABLE IF NOT EXISTS"
     columns = ", ".join(column.ddl for column in table.columns)
-    statement = f"{verb} {name} ({columns}) {_layout_sql(store, table)}"
+    statement = f"{verb} {name} ({columns}) {layout}"
 
     def create() -> None:
         for attempt in range(_CREATE_ATTEMPTS):
@@ -106,7 +117,7 @@ def _rewrite_in_v3_layout(store: Store, table: TableSpec) -> None:
     the new table has no IDENTITY column.
     """
     properties, version, present = _detail(store, table.name)
-    if properties.get(LAYOUT_PROPERTY) == SCHEMA_VERSION:
+    if properties.get(LAYOUT_PROPERTY) == LAYOUT_VERSION:
         return
     name = store.config.table(table.name)
     values = []
@@ -123,6 +134,16 @@ def _rewrite_in_v3_layout(store: Store, table: TableSpec) -> None:
         f"AS SELECT {', '.join(values)} FROM {name} VERSION AS OF {int(version)}"
     )
     log.info("upgraded %s to the v3 layout (library ids, write buckets)", table.name)
+
+
+def _add_missing_columns(store: Store, table: TableSpec) -> None:
+    """Add the (nullable) columns the spec declares and the table lacks; existing rows get NULL."""
+    _, _, present = _detail(store, table.name)
+    missing = [column for column in table.columns if column.name not in present]
+    if missing:  # column definitions come from the spec, never from user input
+        definitions = ", ".join(column.ddl for column in missing)
+        store.spark.sql(f"ALTER TABLE {store.config.table(table.name)} ADD COLUMNS ({definitions})")
+        log.info("added %s to %s", ", ".join(c.name for c in missing), table.name)
 
 
 def _add_missing_properties(store: Store, table: TableSpec) -> None:
@@ -151,6 +172,7 @@ def _upgrade(store: Store) -> None:
 
     def upgrade(table: TableSpec) -> None:
         store.retry(lambda: _rewrite_in_v3_layout(store, table), f"upgrade {table.name}")
+        store.retry(lambda: _add_missing_columns(store, table), f"upgrade {table.name}")
         store.retry(lambda: _add_missing_properties(store, table), f"upgrade {table.name}")
 
     with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
@@ -182,12 +204,13 @@ def setup(
     resolved = resolve_config(spark, config, config_location)
     store = store_for(spark, resolved)
     store.check_location()
-    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {resolved.namespace}")
-    with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
-        list(pool.map(lambda table: _create_table(store, table, overwrite), TABLES))
-    store.mark_ready()
-    _upgrade(store)
-    ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items()})
+    with store.explained():
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {resolved.namespace}")
+        with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
+            list(pool.map(lambda table: _create_table(store, table, overwrite), TABLES))
+        store.mark_ready()
+        _upgrade(store)
+        ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items()})
     log.info("tracking store ready at %s", resolved.location or resolved.namespace)
     return store
 

@@ -57,7 +57,9 @@ def _names(column: str, *names: str) -> tuple[dict[str, Any], ...]:
 
 DEFAULT_ROWS: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
     {
-        "process_status_lkup": _names("process_status_name", "running", "completed", "failed", "on hold"),
+        "process_status_lkup": _names(
+            "process_status_name", "running", "completed", "failed", "on hold", "abandoned"
+        ),
         "extract_status_lkup": _names(
             "extract_status_name",
             "initializing",

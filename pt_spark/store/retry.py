@@ -4,6 +4,12 @@ Delta reports a lost optimistic-concurrency race with one of several sibling exc
 (they share no useful base class). A conflict means nothing was committed, so the safe reaction is
 to run the *whole* statement again, re-reading whatever it depends on. No other module imports
 ``delta.exceptions``.
+
+A lost reply is different: the connection to the driver or the Connect server broke while the
+statement ran, so it may have committed. Such a statement is re-run only in its idempotent form
+(``after_unknown``): every store write carries library-made ids or natural keys, and that form
+inserts only what is still missing and sets values rather than adding to them, so running it
+again after a commit changes nothing.
 """
 
 from __future__ import annotations
@@ -67,41 +73,90 @@ def is_conflict(error: BaseException) -> bool:
     return any(marker in text for marker in _CONFLICT_MARKERS)
 
 
-def with_conflict_retry(action: Callable[[], T], attempts: int = 6, what: str = "write") -> T:
+#: Exception class names that mean the reply was lost, not that the statement failed.
+_LOST_REPLY_CLASSES = ("Py4JNetworkError", "ConnectionError", "BrokenPipeError", "ConnectionResetError")
+_LOST_REPLY_MARKERS = (
+    "StatusCode.UNAVAILABLE",
+    "Connection reset",
+    "Broken pipe",
+    "Answer from Java side is empty",
+)
+
+
+def is_unknown_outcome(error: BaseException) -> bool:
+    """Return True when ``error`` says the reply was lost: the statement may have committed."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if names.intersection(_LOST_REPLY_CLASSES):
+        return True
+    text = str(error)
+    return type(error).__name__ == "SparkConnectGrpcException" and any(m in text for m in _LOST_REPLY_MARKERS)
+
+
+def _delay(attempt: int) -> float:
+    return min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1)) * (0.5 + random.random())
+
+
+def with_conflict_retry(
+    action: Callable[[], T],
+    attempts: int = 6,
+    what: str = "write",
+    after_unknown: Callable[[], T] | None = None,
+) -> T:
     """Run ``action``; on a Delta conflict wait (exponential backoff, jitter) and run it again.
 
     Args:
         action: The whole statement to run, including any reads it depends on.
         attempts: How many times to try in all.
         what: A short description for logs and the final error.
+        after_unknown: The statement's idempotent form, run instead of ``action`` once a reply
+            was lost (see the module docstring); None: a lost reply is raised.
 
     Raises:
         ConcurrentUpdateError: every attempt hit a conflict.
     """
+    current = action
     for attempt in range(1, attempts + 1):
         try:
-            return action()
-        except Exception as error:  # re-raised unless it is a Delta conflict
-            if not is_conflict(error):
+            return current()
+        except Exception as error:  # re-raised unless it is a conflict or a lost reply we can redo
+            unknown = after_unknown is not None and is_unknown_outcome(error)
+            if not unknown and not is_conflict(error):
                 raise
             if attempt == attempts:
                 msg = f"{what}: gave up after {attempts} attempts on concurrent Delta updates"
                 raise ConcurrentUpdateError(msg) from error
-            delay = min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1)) * (
-                0.5 + random.random()
-            )
-            _count_retry()
-            log.warning(
-                "%s: a concurrent writer changed the table first (%s); retrying the whole statement "
-                "in %.2fs (attempt %s/%s)",
-                what,
-                type(error).__name__,
-                delay,
-                attempt + 1,
-                attempts,
-            )
+            delay = _delay(attempt)
+            if unknown:
+                assert after_unknown is not None
+                current = after_unknown
+                log.warning(
+                    "%s: the reply was lost (%s), so it may have committed; re-running it in its "
+                    "idempotent form in %.2fs (attempt %s/%s)",
+                    what,
+                    type(error).__name__,
+                    delay,
+                    attempt + 1,
+                    attempts,
+                )
+            else:
+                _count_retry()
+                log.warning(
+                    "%s: a concurrent writer changed the table first (%s); retrying the whole "
+                    "statement in %.2fs (attempt %s/%s)",
+                    what,
+                    type(error).__name__,
+                    delay,
+                    attempt + 1,
+                    attempts,
+                )
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["DELTA_CONFLICTS", "conflicts_retried", "is_conflict", "with_conflict_retry"]
+__all__ = [
+    "DELTA_CONFLICTS",
+    "conflicts_retried",
+    "is_conflict",
+    "is_unknown_outcome",
+    "with_conflict_retry",
+]

@@ -26,9 +26,14 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-SCHEMA_VERSION = "3"
+#: The store's schema version (``system_lkup``): 3 brought library ids and write buckets, 4 the
+#: run heartbeat and the per-process stale-run timeout (nullable columns, added in place).
+SCHEMA_VERSION = "4"
+#: Columns added after store v3, in place by ``setup`` (a store not yet upgraded lacks them).
+ADDED_COLUMNS = ("last_heartbeat_date_time", "stale_run_timeout_seconds")
 #: Table property that marks a table written in the v3 layout (library ids, write buckets).
 LAYOUT_PROPERTY = "pt_spark.layout"
+LAYOUT_VERSION = "3"
 #: How many write buckets a bucketed table has (see ``TableSpec.bucket_by``).
 BUCKETS = 16
 BUCKET_COLUMN = "bucket"
@@ -128,7 +133,7 @@ class TableSpec:
     @property
     def table_properties(self) -> dict[str, str]:
         """Return every Delta table property of the table (the layout marker included)."""
-        return {**self.properties, LAYOUT_PROPERTY: SCHEMA_VERSION}
+        return {**self.properties, LAYOUT_PROPERTY: LAYOUT_VERSION}
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -191,6 +196,12 @@ TABLES: tuple[TableSpec, ...] = (
                 comment="Fingerprint of the last registration arguments (pt_spark extra): when a run "
                 "starts with the same arguments, lookups and links are known to exist and are not re-read.",
             ),
+            Column(
+                "stale_run_timeout_seconds",
+                ID,
+                comment="Seconds without a heartbeat after which a running run of this process is "
+                "abandoned by the next start (pt_spark extra; NULL: the config's stale_run_timeout).",
+            ),
         ),
         key=("process_name",),
         id_column="process_id",
@@ -217,6 +228,12 @@ TABLES: tuple[TableSpec, ...] = (
             Column("is_latest_run", FLAG, nullable=False),
             Column("process_run_name", TEXT),
             Column("process_run_uuid", TEXT, comment="Unique token of the run (pt_spark extra)."),
+            Column(
+                "last_heartbeat_date_time",
+                TS,
+                comment="When the run last showed it was alive: every write to the run refreshes it "
+                "(pt_spark extra; see stale_run_timeout).",
+            ),
         ),
         key=("process_id", "process_run_id"),
         id_column="process_tracking_id",
@@ -427,9 +444,11 @@ def link_tables_keyed_by(*columns: str) -> frozenset[str]:
 
 
 __all__ = [
+    "ADDED_COLUMNS",
     "BUCKETS",
     "BUCKET_COLUMN",
     "LAYOUT_PROPERTY",
+    "LAYOUT_VERSION",
     "SCHEMA_VERSION",
     "SPECS",
     "TABLES",

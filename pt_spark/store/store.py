@@ -10,12 +10,14 @@ configurations never share tables by accident.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from pt_spark.errors import ConfigError, StoreNotReady
+from pt_spark.errors import ConfigError, ProcessTrackerError, StoreAccessError, StoreNotReady
 from pt_spark.store.retry import with_conflict_retry
-from pt_spark.store.schema import SPECS, sql_string
+from pt_spark.store.schema import ADDED_COLUMNS, SPECS, sql_string
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +27,27 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: The table whose registration tells which location a schema belongs to.
 _PROBE_TABLE = "system_lkup"
+#: Spark/Delta error text of a table whose files are gone (folder deleted after registration).
+_MISSING_MARKERS = (
+    "DELTA_TABLE_NOT_FOUND",
+    "DELTA_PATH_DOES_NOT_EXIST",
+    "DELTA_MISSING_DELTA_TABLE",
+    "PATH_NOT_FOUND",
+    "FileNotFoundException",
+    "TABLE_OR_VIEW_NOT_FOUND",
+)
+#: ... of a column this library declares and the table lacks (a store made by an older pt_spark).
+_OUTDATED_MARKERS = ("UNRESOLVED_COLUMN", "DELTA_MERGE_UNRESOLVED_EXPRESSION")
+#: ... of a location the process cannot write.
+_ACCESS_MARKERS = (
+    "DELTA_CANNOT_CREATE_LOG_PATH",
+    "AccessDeniedException",
+    "Permission denied",
+    "Read-only file system",
+    "Mkdirs failed",
+    "ParentNotDirectoryException",
+    "Not a directory",
+)
 
 
 def _plain_path(location: str) -> str:
@@ -62,9 +85,9 @@ class Store:
         """Return the current contents of ``table`` as a DataFrame."""
         return self.spark.table(self.qualified(table))
 
-    def retry(self, action: Callable[[], T], what: str) -> T:
-        """Run a write with the configured conflict retry."""
-        return with_conflict_retry(action, self.config.retry_attempts, what)
+    def retry(self, action: Callable[[], T], what: str, after_unknown: Callable[[], T] | None = None) -> T:
+        """Run a write with the configured conflict retry (``after_unknown``: its idempotent form)."""
+        return with_conflict_retry(action, self.config.retry_attempts, what, after_unknown)
 
     def ensure_ready(self) -> None:
         """Make every table reachable by name (SQL by name), or raise ``StoreNotReady``.
@@ -106,13 +129,23 @@ class Store:
     def table_exists(self, table: str) -> bool:
         """Return True when ``table`` is registered under its name in the session catalog."""
         parts = [self.config.catalog, self.config.schema_name, table]
-        return bool(self.spark.catalog.tableExists(".".join(part for part in parts if part)))
+        try:
+            return bool(self.spark.catalog.tableExists(".".join(part for part in parts if part)))
+        except Exception as error:  # Delta refuses to even look up a name whose folder is gone
+            if any(marker in str(error) for marker in _MISSING_MARKERS):
+                return True
+            raise
 
     def check_location(self) -> None:
         """Refuse a schema whose tables this session registered for another location."""
         if self.config.location is None or not self.table_exists(_PROBE_TABLE):
             return
-        detail = self.spark.sql(f"DESCRIBE DETAIL {self.config.table(_PROBE_TABLE)}").first()
+        try:
+            detail = self.spark.sql(f"DESCRIBE DETAIL {self.config.table(_PROBE_TABLE)}").first()
+        except Exception as error:  # registered, but its folder is gone: nothing left to compare
+            if any(marker in str(error) for marker in _MISSING_MARKERS):
+                return
+            raise
         registered = _plain_path(str(detail["location"])) if detail is not None else ""
         wanted = _plain_path(f"{self.config.location.rstrip('/')}/{_PROBE_TABLE}")
         if registered != wanted:
@@ -149,6 +182,49 @@ class Store:
                 return False
             raise
         return True
+
+    def explain(self, error: BaseException) -> ProcessTrackerError | None:
+        """Return the pt_spark error for a Spark/Delta error about the store itself, else None.
+
+        A table whose folder is gone, or a column a newer pt_spark added that the table lacks,
+        is ``StoreNotReady`` (``setup`` repairs both); a location that cannot be written is
+        ``StoreAccessError``. The Spark error's first line is kept in the message.
+        """
+        text = str(error)
+        where = self.config.location or self.config.namespace
+        cause = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+        if any(marker in text for marker in _OUTDATED_MARKERS) and any(c in text for c in ADDED_COLUMNS):
+            return StoreNotReady(
+                f"The tracking store at {where} was made by an older pt_spark. Run `pt-spark setup` "
+                f"(or pt_spark.setup) once to upgrade it in place. ({cause[:300]})"
+            )
+        if any(marker in text for marker in _ACCESS_MARKERS):
+            return StoreAccessError(f"The tracking store at {where} cannot be written: {cause[:300]}")
+        if any(marker in text for marker in _MISSING_MARKERS):
+            self._forget_all()
+            return StoreNotReady(
+                f"A table of the tracking store at {where} is missing or damaged. Run `pt-spark setup` "
+                f"(or pt_spark.setup) to re-create missing tables. ({cause[:300]})"
+            )
+        return None
+
+    @contextmanager
+    def explained(self) -> Iterator[None]:
+        """Raise Spark/Delta errors about the store itself as pt_spark errors (see ``explain``)."""
+        try:
+            yield
+        except ProcessTrackerError:
+            raise
+        except Exception as error:
+            explained = self.explain(error)
+            if explained is None:
+                raise
+            raise explained from error
+
+    def _forget_all(self) -> None:
+        with self._lock:
+            self._registered.clear()
+            self._checked = False
 
     def _not_ready_message(self, table: str) -> str:
         where = self.config.location or self.config.namespace

@@ -10,7 +10,9 @@ buckets a statement touches). The same text runs on Delta 3.x and 4.x, classic o
 Each helper is one Delta statement (at most one commit) under the store's conflict retry, which
 re-runs the whole statement: a statement that conflicted committed nothing, so a retry never
 double-counts. Rows that can only be new (errors, links of a row this call created) are blind
-appends, which never conflict with other writers.
+appends, which never conflict with other writers. A statement whose reply was lost (it may have
+committed) is re-run only in an idempotent form: MERGEs insert by id or natural key and set
+values (never add to them), and an append becomes an insert of the rows still missing.
 """
 
 from __future__ import annotations
@@ -102,8 +104,24 @@ def _prune(table: str, columns: Sequence[str], rows: Sequence[Row], narrow: bool
     return predicates
 
 
-def _run(store: Store, table: str, rows: Sequence[Row], statement: Statement, what: str) -> Written:
-    """Register ``rows`` as a temp view, run ``statement`` over it under the conflict retry."""
+def _execute(store: Store, sql: str) -> list[Any]:
+    """Run one statement and return its result rows (MERGE metrics; nothing for an INSERT)."""
+    return store.spark.sql(sql).collect()
+
+
+def _run(
+    store: Store,
+    table: str,
+    rows: Sequence[Row],
+    statement: Statement,
+    what: str,
+    idempotent: Statement | None = None,
+) -> Written:
+    """Register ``rows`` as a temp view, run ``statement`` over it under the conflict retry.
+
+    ``idempotent`` is the statement's form that is safe to run again after it may have
+    committed (a lost reply); default: ``statement`` itself, as every MERGE of the store is.
+    """
     if not rows:
         return Written()
     columns = _columns_of(rows)
@@ -111,7 +129,9 @@ def _run(store: Store, table: str, rows: Sequence[Row], statement: Statement, wh
     source_frame(store, table, rows, columns).createOrReplaceTempView(view)
     try:
         sql = statement(view, columns)
-        result = store.retry(lambda: store.spark.sql(sql).collect(), what)
+        again = sql if idempotent is None else idempotent(view, columns)
+        with store.explained():
+            result = store.retry(lambda: _execute(store, sql), what, lambda: _execute(store, again))
     finally:
         store.spark.catalog.dropTempView(view)
     if not result or "num_inserted_rows" not in result[0].asDict():
@@ -207,16 +227,28 @@ def insert_missing(store: Store, table: str, rows: Sequence[Row]) -> Written:
 
 
 def append_rows(store: Store, table: str, rows: Sequence[Row]) -> Written:
-    """Append ``rows`` (a blind ``INSERT INTO``: it never conflicts with other writers)."""
+    """Append ``rows`` (a blind ``INSERT INTO``: it never conflicts with other writers).
+
+    After a lost reply the rows are inserted by their id (or natural key) where still missing,
+    so an append that did commit is not appended twice.
+    """
     target = store.qualified(table)
     names = spec(table).column_names
+
+    table_spec = spec(table)
+    key = (table_spec.id_column,) if table_spec.id_column else table_spec.key
 
     def statement(view: str, columns: list[str]) -> str:
         listed = ", ".join(f"`{name}`" for name in names)
         values = ", ".join(f"`{name}`" if name in columns else "NULL" for name in names)
         return f"INSERT INTO {target} ({listed}) SELECT {values} FROM {view}"
 
-    return _run(store, table, _with_buckets(table, rows), statement, f"appending to {table}")
+    def missing_only(view: str, columns: list[str]) -> str:
+        on = _on_key(key)
+        return f"MERGE INTO {target} AS t USING {view} AS s ON {on} WHEN NOT MATCHED THEN {_insert(columns)}"
+
+    _run(store, table, _with_buckets(table, rows), statement, f"appending to {table}", missing_only)
+    return Written(inserted=len(rows))
 
 
 def merge_update(
@@ -326,22 +358,36 @@ def delete_rows(store: Store, table: str, rows: Sequence[Row], on: Sequence[str]
     )
 
 
-def process_total_from_runs(store: Store, process_id: int) -> Callable[[str], str]:
-    """Return a MERGE source that adds the process's total: the sum of its runs' counts, now."""
+def process_from_runs(store: Store, process_id: int, aggregates: Mapping[str, str]) -> Callable[[str], str]:
+    """Return a MERGE source that adds process columns aggregated over the process's runs, now.
+
+    ``aggregates`` maps a ``process`` column to a SQL aggregate over ``process_tracking`` written
+    by the library (e.g. ``coalesce(sum(process_run_record_count), 0)``). The values are derived
+    when the statement runs, so a summary that a failed or killed call left behind is repaired
+    exactly by the next one.
+    """
     runs = store.qualified("process_tracking")
     process = int_literals([int(process_id)])
+    selected = ", ".join(f"{expression} AS `{column}`" for column, expression in aggregates.items())
+    columns = ", ".join(f"derived.`{column}`" for column in aggregates)
 
     def source(view: str) -> str:
-        totals = (
-            f"SELECT process_id, coalesce(sum(process_run_record_count), 0) AS total_record_count "
-            f"FROM {runs} WHERE process_id = {process} GROUP BY process_id"
+        derived = (
+            f"SELECT process_id, {selected} FROM {runs} WHERE process_id = {process} GROUP BY process_id"
         )
         return (
-            f"(SELECT v.process_id, v.process_name, v.bucket, totals.total_record_count FROM {view} AS v "
-            f"JOIN ({totals}) AS totals ON totals.process_id = v.process_id)"
+            f"(SELECT v.*, {columns} FROM {view} AS v "
+            f"JOIN ({derived}) AS derived ON derived.process_id = v.process_id)"
         )
 
     return source
+
+
+def process_total_from_runs(store: Store, process_id: int) -> Callable[[str], str]:
+    """Return a MERGE source that adds the process's total: the sum of its runs' counts, now."""
+    return process_from_runs(
+        store, process_id, {"total_record_count": "coalesce(sum(process_run_record_count), 0)"}
+    )
 
 
 def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
@@ -375,6 +421,7 @@ __all__ = [
     "int_literals",
     "merge_rows",
     "merge_update",
+    "process_from_runs",
     "process_total_from_runs",
     "side_by_side",
     "source_frame",
