@@ -293,7 +293,7 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
     if name == "loading" and ids:
         frames["blocking"] = blocking_parents_frame(store, ids, ids)
     found = probe(frames)
-    status_id = require_status(found["status"], name)
+    status_id = require_status(found["status"], name, "extract_status")
     missing = sorted(set(ids) - {int(row["id"]) for row in found["known"]})
     if missing:
         raise NotFound(f"extracts: no extract with id {', '.join(map(str, missing))}")
