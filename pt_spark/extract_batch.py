@@ -153,6 +153,7 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
 
     Raises:
         NotFound: the folder does not exist.
+        InvalidInput: Hadoop cannot parse the path (``/data/:{`` reads as a URI scheme).
     """
     where = folder
     if not scheme_of(folder) and not os.path.isabs(folder):
@@ -162,6 +163,8 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
     except Exception as error:  # AnalysisException; matched by its error class, Connect-safe
         if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
             raise NotFound(f"location_path: {folder!r} does not exist") from error
+        if "URISyntaxException" in str(error):  # Hadoop cannot parse it, e.g. a segment ':{'
+            raise InvalidInput(f"location_path: {folder!r} is not a path Hadoop can parse") from error
         raise
     depth = _depth(where) + 1
     files = [
