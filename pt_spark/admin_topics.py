@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput
 from pt_spark.store.schema import spec
-from pt_spark.validation import clean_name, count
+from pt_spark.validation import clean_name, count, encodable
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -49,10 +49,11 @@ def filter_value(value: Any, option: str = "value") -> dict[str, Any]:
     """Return the ``process_filter`` value columns: numbers go numeric, strings go string.
 
     Raises:
-        InvalidInput: a bool, a non-finite or out-of-range number, or another type.
+        InvalidInput: a bool, a non-finite or out-of-range number, a string with a lone
+            surrogate, or another type.
     """
     if isinstance(value, str):
-        return {"filter_value_string": value, "filter_value_numeric": None}
+        return {"filter_value_string": encodable(value, option), "filter_value_numeric": None}
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise InvalidInput(f"{option}: expected a number or a string (got {value!r})")
     try:

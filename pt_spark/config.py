@@ -36,6 +36,9 @@ SPARK_CONF_PREFIX = "spark.pt_spark."
 DEFAULT_CONFIG_DIR = Path("~/.process_tracker")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+#: Largest count setting: it becomes a Spark ``limit`` (a Java int) or a number of seconds.
+_MAX_SETTING = 2**31 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 log = logging.getLogger(__name__)
 
 
@@ -72,10 +75,10 @@ class TrackerConfig(BaseModel):
     catalog: str | None = None
     schema_name: str = Field(default="process_tracker", alias="schema")
     location: str | None = None
-    max_concurrent_failures: int = Field(default=3, ge=1)
+    max_concurrent_failures: int = Field(default=3, ge=1, le=_MAX_SETTING)
     log_level: str = "WARNING"
-    retry_attempts: int = Field(default=10, ge=1)
-    stale_run_timeout: int | None = Field(default=None, ge=1)
+    retry_attempts: int = Field(default=10, ge=1, le=_MAX_SETTING)
+    stale_run_timeout: int | None = Field(default=None, ge=1, le=_MAX_SETTING)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -105,6 +108,10 @@ class TrackerConfig(BaseModel):
     @field_validator("location")
     @classmethod
     def _absolute_location(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("contains control characters")
+        if value is not None and not value.encode("utf-8", "replace").decode("utf-8") == value:
+            raise ValueError("is not valid unicode text (it holds a lone surrogate)")
         if value is None or "://" in value or value.startswith(("dbfs:", "file:")):
             return value
         return os.path.abspath(os.path.expanduser(value))
@@ -165,6 +172,8 @@ def _user_file_values(config_location: str | os.PathLike[str] | None) -> dict[st
     if config_location is None:
         candidate = DEFAULT_CONFIG_DIR.expanduser() / CONFIG_FILENAME
         return read_config_file(candidate) if candidate.is_file() else {}
+    if not isinstance(config_location, (str, os.PathLike)):
+        raise ConfigError("config_location", f"expected a path, not {type(config_location).__name__}")
     path = Path(config_location).expanduser()
     if path.is_dir():
         path = path / CONFIG_FILENAME

@@ -153,6 +153,7 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
 
     Raises:
         NotFound: the folder does not exist.
+        InvalidInput: Hadoop cannot parse the path (``/data/:{`` reads as a URI scheme).
     """
     where = folder
     if not scheme_of(folder) and not os.path.isabs(folder):
@@ -162,6 +163,8 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
     except Exception as error:  # AnalysisException; matched by its error class, Connect-safe
         if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
             raise NotFound(f"location_path: {folder!r} does not exist") from error
+        if "URISyntaxException" in str(error):  # Hadoop cannot parse it, e.g. a segment ':{'
+            raise InvalidInput(f"location_path: {folder!r} is not a path Hadoop can parse") from error
         raise
     depth = _depth(where) + 1
     files = [
@@ -293,7 +296,7 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
     if name == "loading" and ids:
         frames["blocking"] = blocking_parents_frame(store, ids, ids)
     found = probe(frames)
-    status_id = require_status(found["status"], name)
+    status_id = require_status(found["status"], name, "extract_status")
     missing = sorted(set(ids) - {int(row["id"]) for row in found["known"]})
     if missing:
         raise NotFound(f"extracts: no extract with id {', '.join(map(str, missing))}")

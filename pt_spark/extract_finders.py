@@ -57,12 +57,15 @@ def status_frame(store: Store, names: Iterable[str]) -> DataFrame:
     return probe_frame(statuses, F.col("extract_status_id"), F.col("extract_status_name"))
 
 
-def require_status(found: Sequence[Row], name: str) -> int:
-    """Return the id of status ``name`` from probed status rows, or raise ``InvalidInput``."""
+def require_status(found: Sequence[Row], name: str, argument: str = "status") -> int:
+    """Return the id of status ``name`` from probed status rows, or raise ``InvalidInput``.
+
+    The message names the caller's ``argument``: ``new_status: bogus is not a valid ...``.
+    """
     for row in found:
         if row["key"] == name:
             return int(row["id"])
-    raise InvalidInput(f"{name} is not a valid extract status type")
+    raise InvalidInput(f"{argument}: {name} is not a valid extract status type")
 
 
 def blocking_parents_frame(

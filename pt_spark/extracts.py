@@ -77,7 +77,8 @@ def _split_location(
             location_name if location_name is not None else getattr(location, "location_name", None)
         )
         location = location.location_path
-    path = optional_name(location if location is not None else location_path, "location")
+    argument = "location" if location is not None else "location_path"
+    path = optional_name(location if location is not None else location_path, argument)
     name = optional_name(filename, "filename")
     if path is None and name is None:
         raise InvalidInput("an extract needs a filename and a location (location or location_path)")
@@ -96,6 +97,11 @@ def _split_location(
     return name, folder, location_name
 
 
+def _folder_argument(location: Any) -> str:
+    """The argument that gave the folder, for messages (``location`` or ``location_path``)."""
+    return "location_path" if location is None or hasattr(location, "location_path") else "location"
+
+
 def _request(
     filename: Any, location: Any, location_name: Any, location_path: Any, **options: Any
 ) -> _Request:
@@ -106,7 +112,7 @@ def _request(
     filetype = optional_name(options["filetype"], "filetype")
     return _Request(
         filename=name,
-        location=parse_location_path(folder, "location_path"),
+        location=parse_location_path(folder, _folder_argument(location)),
         location_name=optional_name(loc_name, "location_name"),
         status=optional_name(options["status"], "status"),
         filetype=filetype,
@@ -173,8 +179,11 @@ class ExtractTracker:
         extract_id: Any = None,
         file_size: Any = None,
     ) -> None:
+        store = getattr(process_run, "store", None)
+        if not callable(getattr(store, "read", None)) or not hasattr(process_run, "process_tracking_id"):
+            raise InvalidInput(f"process_run: expected a ProcessTracker (got {process_run!r:.80})")
         self.process_run = process_run
-        self._store: Store = process_run.store
+        self._store: Store = store
         if extract_id is not None:
             given = (
                 filename,
@@ -314,7 +323,7 @@ class ExtractTracker:
         if name == "loading":
             frames["blocking"] = blocking_parents_frame(self._store, [self.extract_id])
         found = probe(frames)
-        status_id = require_status(found["status"], name)
+        status_id = require_status(found["status"], name, "new_status")
         if found.get("blocking"):
             parents = ", ".join(f"{r['id']} ({r['info']})" for r in found["blocking"])
             msg = f"Extract {self.extract_id} cannot start loading: parent extract(s) {parents} not loaded"

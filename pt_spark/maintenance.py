@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 #: it could delete files that a running reader or a time-travel query still needs.
 MIN_VACUUM_RETENTION_HOURS = 168.0
 _PARALLEL_TABLES = 4
+#: A retention beyond any table's life (about 11,000 years): a larger one is a typo (10**400 is no float).
+_MAX_RETENTION_HOURS = 10**8
 
 TableReport = dict[str, Any]
 
@@ -45,8 +47,12 @@ def _retention(hours: Any) -> float | None:
     """Validate the VACUUM retention (None: skip VACUUM)."""
     if hours is None:
         return None
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours):
-        raise InvalidInput(f"vacuum_retention_hours: expected a number of hours (got {hours!r})")
+    wrong_type = isinstance(hours, bool) or not isinstance(hours, (int, float))
+    if wrong_type or (isinstance(hours, float) and not math.isfinite(hours)):
+        raise InvalidInput(f"vacuum_retention_hours: expected a number of hours (got {hours!r:.80})")
+    if hours > _MAX_RETENTION_HOURS:
+        limit = f"{_MAX_RETENTION_HOURS:,}"
+        raise InvalidInput(f"vacuum_retention_hours: more than {limit} hours (got {hours!r:.80})")
     if hours < MIN_VACUUM_RETENTION_HOURS:
         raise InvalidInput(
             f"vacuum_retention_hours: {hours} is below Delta's safe minimum of "
@@ -60,7 +66,13 @@ def _tables(tables: Iterable[str] | None) -> list[str]:
         return [table.name for table in TABLES]
     if isinstance(tables, str):
         tables = [tables]
-    names = list(dict.fromkeys(tables))
+    try:
+        given = list(tables)
+    except TypeError:  # not iterable (a number, an object): refused just below
+        given = [tables]
+    if not all(isinstance(name, str) for name in given):
+        raise InvalidInput(f"tables: expected a table name or a list of table names (got {tables!r:.80})")
+    names = list(dict.fromkeys(given))
     unknown = [name for name in names if name not in SPECS]
     if unknown:
         raise InvalidInput(f"tables: {', '.join(map(repr, unknown))} is not a tracking table")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from pt_spark.errors import InvalidInput
@@ -19,10 +19,26 @@ MAX_TEXT_LENGTH = 1_000_000
 MAX_BIGINT = 2**63 - 1
 _YEAR_SECONDS = 366 * 24 * 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Earliest timestamp kept exactly: PySpark reads older ones through the Julian calendar, shifted
+#: by days (``0001-01-01`` comes back as year 0 and cannot even be collected).
+EARLIEST_TIMESTAMP = datetime(1582, 10, 15)
 
 
 def _fail(argument: str, problem: str, value: Any) -> InvalidInput:
     return InvalidInput(f"{argument}: {problem} (got {value!r})")
+
+
+def encodable(value: str, argument: str) -> str:
+    """Return ``value`` if it can be sent to Spark as UTF-8 (it holds no lone surrogate code point).
+
+    Raises:
+        InvalidInput: the text holds a surrogate code point, which Py4J cannot encode.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(argument, "is not valid unicode text (it holds a lone surrogate)", value[:40]) from None
+    return value
 
 
 def clean_name(value: Any, argument: str) -> str:
@@ -36,7 +52,7 @@ def clean_name(value: Any, argument: str) -> str:
         raise _fail(argument, f"longer than {MAX_NAME_LENGTH} characters", name[:40] + "...")
     if _CONTROL.search(name):
         raise _fail(argument, "contains control characters", value)
-    return name
+    return encodable(name, argument)
 
 
 def optional_text(value: Any, argument: str) -> str | None:
@@ -55,7 +71,7 @@ def optional_text(value: Any, argument: str) -> str | None:
         raise _fail(argument, f"longer than {MAX_TEXT_LENGTH:,} characters", value[:40] + "...")
     if "\x00" in value:
         raise _fail(argument, "contains a NUL character", value[:40])
-    return value
+    return encodable(value, argument)
 
 
 def optional_name(value: Any, argument: str) -> str | None:
@@ -108,17 +124,41 @@ def attributes_dict(value: Any, argument: str) -> dict[str, dict[str, list[str]]
     return result
 
 
+def _in_spark_range(value: datetime, argument: str, given: Any) -> datetime:
+    """Return ``value`` if Spark stores and reads it back unchanged: 1582-10-15 to 9999 (UTC)."""
+    wall = value
+    if value.tzinfo is not None:
+        try:
+            wall = value.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise _fail(argument, "is outside years 1 to 9999 in UTC", given) from None
+    if wall < EARLIEST_TIMESTAMP:
+        raise _fail(
+            argument, f"is before {EARLIEST_TIMESTAMP:%Y-%m-%d}, which Spark cannot keep exactly", given
+        )
+    return value
+
+
 def to_timestamp(value: Any, argument: str) -> datetime | None:
-    """Return a ``datetime`` from a datetime, a date or an ISO-8601 string (None stays None)."""
-    if value is None or isinstance(value, datetime):
-        return value
+    """Return a ``datetime`` from a datetime, a date or an ISO-8601 string (None stays None).
+
+    Raises:
+        InvalidInput: another type, a string that is not ISO-8601, a time before 1582-10-15
+            (Spark would read it back days off) or a timezone-aware time whose instant falls
+            after year 9999 in UTC.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _in_spark_range(value, argument, value)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
+        return _in_spark_range(datetime(value.year, value.month, value.day), argument, value)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip())
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise _fail(argument, "not an ISO-8601 date or timestamp", value) from None
+        return _in_spark_range(parsed, argument, value)
     raise _fail(argument, "expected a datetime, date or ISO string", value)
 
 
@@ -182,6 +222,7 @@ __all__ = [
     "choice",
     "clean_name",
     "count",
+    "encodable",
     "low_high",
     "name_list",
     "objects_dict",

@@ -382,7 +382,7 @@ def _bad_calls(folder: str) -> list[tuple[str, Callable[[ProcessTracker, Extract
         ("file_size", lambda r, e: ExtractTracker(r, "f.csv", location_path=folder, file_size="ten KB")),
         ("filename: expected a string", lambda r, e: ExtractTracker(r, filename=123, location_path=folder)),
         (
-            "location: expected a string",
+            "location_path: expected a string",
             lambda r, e: ExtractTracker(r, filename="f.csv", location_path=["/x"]),
         ),
         ("unsupported URI scheme", lambda r, e: ExtractTracker(r, "f.csv", location_path="ftp://host/dir")),

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from pt_spark.errors import ConfigError, ProcessTrackerError, StoreAccessError, StoreNotReady
+from pt_spark.errors import ConfigError, ProcessTrackerError, SessionError, StoreAccessError, StoreNotReady
 from pt_spark.store.retry import with_conflict_retry
 from pt_spark.store.schema import ADDED_COLUMNS, SPECS, sql_string
 
@@ -238,8 +238,19 @@ _STORES: dict[tuple[int, TrackerConfig], Store] = {}
 _STORES_LOCK = threading.Lock()
 
 
+def _check_session(spark: object) -> None:
+    """Refuse what is not a SparkSession (classic or Connect: both have ``sql`` and ``table``)."""
+    if not all(callable(getattr(spark, name, None)) for name in ("sql", "table", "createDataFrame")):
+        raise SessionError(f"spark: expected a SparkSession (got {type(spark).__name__} {spark!r:.80})")
+
+
 def store_for(spark: SparkSession, config: TrackerConfig) -> Store:
-    """Return the shared ``Store`` for this session and configuration."""
+    """Return the shared ``Store`` for this session and configuration.
+
+    Raises:
+        SessionError: ``spark`` is not a SparkSession.
+    """
+    _check_session(spark)
     key = (id(spark), config)
     with _STORES_LOCK:
         if key not in _STORES:
