@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+#: The most runs ``latest_runs`` lists at once (Spark sorts them in the driver's memory).
+MAX_LISTED_RUNS = 100_000
 
 
 def store_from(spark: SparkSession | None, config: TrackerConfig | None) -> Store:
@@ -105,6 +107,8 @@ def latest_runs(
     """
     name = optional_name(process_name, "process_name")
     limit = positive_id(limit, "limit")
+    if limit > MAX_LISTED_RUNS:
+        raise InvalidInput(f"limit: at most {MAX_LISTED_RUNS} runs at a time (got {limit})")
     store = store_from(spark, config)
     processes = store.read("process").select("process_id", "process_name")
     if name is not None:

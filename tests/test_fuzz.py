@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 
 from pt_spark import (
     ExtractTracker,
+    InvalidInput,
     NotFound,
     ProcessTracker,
     ProcessTrackerError,
@@ -1154,17 +1155,20 @@ def test_register_by_location_round_trips_unicode_names(spark, config, run, tmp_
 # --- defects found here whose fix belongs to files being reworked (reported, not fixed) ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_admin.latest_runs passes limit to DataFrame.limit, a Java int: limit > 2**31 - 1 "
-    "escapes as a Py4JError, and a limit near 2**31 - 1 makes the sort's top-K queue exhaust the "
-    "driver heap (OutOfMemoryError kills the JVM, so it is not tested); fix: refuse limit > 100_000",
-)
-def test_latest_runs_accepts_a_limit_beyond_a_java_int(spark, config, run):
-    runs = accepted(
-        "admin.latest_runs", config, lambda: admin.latest_runs(spark, "fuzzed", 2**31, config=config)
-    )
-    assert runs.count() == 1
+def test_setup_refuses_an_overwrite_that_is_not_a_bool(spark, config):
+    """``overwrite="no"`` was true, and would have wiped the store."""
+    before = log_files(config)
+    for flag in ("no", 1, None):
+        with pytest.raises(InvalidInput, match="overwrite"):
+            setup(spark, overwrite=flag, config=config)
+    assert log_files(config) == before
+
+
+def test_latest_runs_refuses_a_limit_beyond_what_it_can_sort(spark, config, run):
+    """A limit beyond a Java int escaped as a Py4JError; near it, the top-K sort exhausted the heap."""
+    for limit in (100_001, 2**31, 2**63 - 1):
+        with pytest.raises(InvalidInput, match="limit"):
+            admin.latest_runs(spark, "fuzzed", limit, config=config)
 
 
 @pytest.mark.xfail(

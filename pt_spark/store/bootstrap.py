@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from pt_spark.config import TrackerConfig, resolve_config
+from pt_spark.errors import InvalidInput
 from pt_spark.store.defaults import DEFAULT_ROWS
 from pt_spark.store.reads import ensure_rows
 from pt_spark.store.schema import (
@@ -201,6 +202,8 @@ def setup(
     Example:
         >>> setup(spark, config=TrackerConfig(location="/tmp/pt"))  # doctest: +SKIP
     """
+    if not isinstance(overwrite, bool):  # "no" would be true, and wipe the store
+        raise InvalidInput(f"overwrite: expected True or False (got {overwrite!r})")
     resolved = resolve_config(spark, config, config_location)
     store = store_for(spark, resolved)
     store.check_location()
