@@ -1,7 +1,7 @@
 """``pt-spark``: set up a tracking store, manage its lookups and links, release holds, list runs.
 
-Built with click. Each command opens the local Delta-enabled session (or reuses the active one;
-``--remote sc://host:port``: a Spark Connect session on that server instead), resolves the store from the options given (``--schema``, ``--catalog``, ``--location``,
+Built with click. Each command opens the local Delta-enabled session (or reuses the active one),
+resolves the store from the options given (``--schema``, ``--catalog``, ``--location``,
 ``--config``; unset options leave environment and config-file values alone), and calls
 ``pt_spark.admin``. Exit codes: 0 success, 1 an error (a one-line message on stderr, never a
 traceback: a pt_spark error as ``Error: ...``, any other as ``pt-spark: error: ...``), 2 a usage
@@ -160,6 +160,9 @@ def remote_spark(url: str) -> SparkSession:
         )
     from pyspark.sql import SparkSession
 
+    from pt_spark.session import quiet_query_context_loggers
+
+    quiet_query_context_loggers()  # an error the command handles prints no JSON stack trace
     return SparkSession.builder.remote(url).getOrCreate()
 
 

@@ -76,3 +76,12 @@ def test_a_remote_that_is_not_a_connect_url_is_a_usage_error(config):
     done = cli("http://localhost:15002", config, "runs")
     assert done.returncode == 2
     assert "--remote" in done.stderr and "sc://" in done.stderr
+
+
+def test_a_store_that_does_not_exist_is_one_line_on_stderr(connect_url, tmp_path, unique):
+    """The server's refusals that pt_spark handles print no JSON stack trace in the CLI."""
+    empty = TrackerConfig(schema=unique("pt_none").replace("-", "_"), location=str(tmp_path / "none"))
+    done = cli(connect_url, empty, "runs")
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: The tracking store at"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
