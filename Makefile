@@ -62,7 +62,7 @@ $(CONNECT_STAMP): $(STAMP)
 
 # Starts a local Spark Connect server (Delta jars, free localhost port), runs tests/connect
 # against it over sc://, stops it (also on failure). One server JVM; the client starts none.
-test-connect: setup $(CONNECT_STAMP) ## Run the public API end to end over Spark Connect (~N min on 2 cores)
+test-connect: setup $(CONNECT_STAMP) ## Run the public API end to end over Spark Connect (~14 min on a busy 2-core machine)
 	PY=$(PY) tests/connect/lane.sh $(DELTA_JARS) --durations=10
 
 bench: setup ## Run the benchmarks (writes benchmarks/results/latest.json)
