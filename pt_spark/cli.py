@@ -119,6 +119,7 @@ def main() -> None:
 
     Every command takes --schema, --catalog, --location and --config to pick the store;
     options left out come from PT_SPARK_* variables, the config file or the packaged default.
+    --remote sc://host:port runs the command on a Spark Connect server instead of a local session.
     Exit codes: 0 done, 1 pt_spark error (message on stderr), 2 usage error.
     """  # noqa: D301
 
@@ -135,6 +136,11 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(exists=True),
             help="A process_tracker_config.ini file, or the folder holding it.",
         ),
+        click.option(
+            "--remote",
+            metavar="URL",
+            help="Spark Connect server to run on, e.g. sc://host:15002 [default: a local session].",
+        ),
     )
     return functools.reduce(lambda wrapped, option: option(wrapped), reversed(options), command)
 
@@ -145,13 +151,28 @@ def _session_and_config(store: dict[str, Any]) -> tuple[SparkSession, TrackerCon
     from pt_spark.session import local_spark
 
     config_location = store.pop("config_location", None)
+    remote = store.pop("remote", None)
     given = {key: value for key, value in store.items() if value is not None}
     try:
         explicit = TrackerConfig(**given) if given else None
     except ConfigError as error:
         raise click.BadParameter(error.detail, param_hint=f"--{error.key}") from error
-    spark = local_spark()
+    spark = remote_spark(remote) if remote is not None else local_spark()
     return spark, resolve_config(spark, explicit, config_location)
+
+
+def remote_spark(url: str) -> SparkSession:
+    """Return a Spark Connect session on ``url`` (``--remote``); no local JVM is started."""
+    if not url.startswith("sc://"):
+        raise click.BadParameter(
+            f"expected a Spark Connect URL such as sc://host:15002, got {url!r}", param_hint="--remote"
+        )
+    from pyspark.sql import SparkSession
+
+    from pt_spark.session import quiet_query_context_loggers
+
+    quiet_query_context_loggers()  # an error the command handles prints no JSON stack trace
+    return SparkSession.builder.remote(url).getOrCreate()
 
 
 def _topic_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -251,7 +272,7 @@ def maintain(retention_hours: float, no_vacuum: bool, **store: Any) -> None:
     click.echo(f"Maintained {len(report)} tables ({len(compacted)} compacted).")
 
 
-_STORE_KEYS = ("schema", "catalog", "location", "config_location")
+_STORE_KEYS = ("schema", "catalog", "location", "config_location", "remote")
 
 
 def _split(values: dict[str, Any]) -> tuple[SparkSession, TrackerConfig, dict[str, Any]]:

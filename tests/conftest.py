@@ -16,6 +16,10 @@ from pt_spark import TrackerConfig, setup
 from pt_spark.session import local_spark
 from pt_spark.store import store_for
 
+#: tests/connect is the Spark Connect lane: `make test-connect` starts its server and sets
+#: PT_CONNECT_URL. Without it (``make test``, a bare ``pytest``) the folder is not collected.
+collect_ignore = [] if os.environ.get("PT_CONNECT_URL") else ["connect"]
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
