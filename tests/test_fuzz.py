@@ -50,7 +50,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "fuzz.json"
 BIGINT_MAX = 2**63 - 1
 #: Refused inputs: cheap, many examples. Accepted inputs: one Delta write each, few examples.
-MANY, SOME, FEW = 150, 15, 6
+MANY, SOME, FEW = 150, 8, 3
 TRIED: Counter[str] = Counter()
 _STARTED = time.monotonic()
 
