@@ -241,7 +241,7 @@ LINK_COLUMNS = {
 
 #: Single-name default rows: table -> (name column, names).
 SPEC_DEFAULT_NAMES = {
-    "process_status_lkup": ("process_status_name", ["running", "completed", "failed", "on hold"]),
+    "process_status_lkup": ("process_status_name", ["running", "completed", "failed", "on hold", "abandoned"]),
     "extract_status_lkup": (
         "extract_status_name",
         ["initializing", "ready", "loading", "loaded", "archived", "deleted", "error"],
@@ -525,7 +525,7 @@ def test_store_registers_an_existing_location_under_a_new_schema(spark, config):
     before = table_versions(config)
     Store(spark, other).ensure_ready()
     assert SPEC_TABLES <= _catalog_tables(spark, other.schema_name)
-    assert table(spark, other, "process_status_lkup").count() == 4
+    assert table(spark, other, "process_status_lkup").count() == 5
     assert commits_since(before, config) == {}
 
 
@@ -581,8 +581,8 @@ def test_a_new_jvm_sees_the_tables_by_name(config, tmp_path):
     result = json.loads(line.removeprefix("RESULT "))
     assert result == {
         "schema": config.schema_name,
-        "statuses": sorted(["running", "completed", "failed", "on hold"]),
-        "count": 4,
+        "statuses": sorted(["running", "completed", "failed", "on hold", "abandoned"]),
+        "count": 5,
     }
     assert not (tmp_path / "metastore_db").exists()
     assert not (tmp_path / "spark-warehouse").exists()
@@ -718,7 +718,7 @@ def test_setup_on_an_existing_store_seen_from_a_new_catalog_registers_it(spark, 
     setup(spark, config=fresh_name)
     assert table_versions(config) == before
     statuses = spark.table(f"{fresh_name.schema_name}.process_status_lkup").count()
-    assert statuses == 4
+    assert statuses == 5
 
 
 def test_ensure_rows_appends_links_of_a_new_row_without_a_look_up(spark, config):
