@@ -21,7 +21,7 @@ MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 STAMP := $(VENV)/.installed
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
 
-.PHONY: help setup demo test test-fast test-processes bench bench-quick lint format typecheck check clean
+.PHONY: help setup demo test test-fast test-processes test-wheel bench bench-quick lint format typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -47,11 +47,15 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 # --durations lists the slowest tests, so a CI log shows where the suite time goes.
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
-test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane)
-	$(PYTEST) -m "not processes"
+test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane); LANE=spark35 for Spark 3.5
+	$(PYTEST) -m "not processes and not wheel"
 
 test-fast: setup ## Run the tests not marked slow
-	$(PYTEST) -m "not slow and not processes"
+	$(PYTEST) -m "not slow and not processes and not wheel"
+
+# Alone: it builds the wheel and installs it with the `spark` extra into a fresh virtualenv.
+test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a tracked job and the CLI from it
+	$(PY) -m pytest -p no:xdist -m wheel tests/test_wheel.py --durations=5
 
 # Up to 8 worker OS processes, each with its own SparkSession, on one store: alone, no xdist.
 test-processes: setup ## Run the concurrency tests with separate OS processes (~15 min on 2 cores)
