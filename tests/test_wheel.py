@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent(
     row = spark.sql(
         "SELECT s.process_status_name, r.process_run_record_count FROM pt_wheel.process_tracking r"
         " JOIN pt_wheel.process_status_lkup s ON r.process_status_id = s.process_status_id"
-        " WHERE r.process_tracking_id = :id", args={"id": run.process_tracking_id}).first()
+        f" WHERE r.process_tracking_id = {int(run.process_tracking_id)}").first()
     import pt_spark
     print("RESULT " + json.dumps({
         "status": row[0], "count": row[1], "module": pt_spark.__file__,
