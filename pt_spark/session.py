@@ -260,11 +260,14 @@ def register_store_tables(spark: SparkSession, config: TrackerConfig | None = No
             return False
         if local is None and not store.is_delta_folder(probe):
             return False
+        mark_provisional(spark, cfg)  # before: a registration cut short is provisional too
         store.ensure_ready()
-    except ProcessTrackerError as error:
+    except ProcessTrackerError as error:  # no usable configured store: pt_spark's calls will say so
         log.debug("tables of the configured store not registered: %s", error)
         return False
-    mark_provisional(spark, cfg)
+    except Exception as error:  # e.g. an unreadable table folder: the session is still usable
+        log.warning("could not register the tables of the configured store by name: %s", error)
+        return False
     return True
 
 
