@@ -5,29 +5,36 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV := .venv
+# A lane is one pyspark/delta-spark pair with its own virtualenv and jar folder, defined in
+# conf/lanes/<lane>.mk: spark42 (the default, Spark 4.2 + Delta 4.4) or spark35 (Spark 3.5 +
+# Delta 3.3). `make test LANE=spark35` runs the suite on Spark 3.5.
+LANE ?= spark42
+ifeq ($(wildcard conf/lanes/$(LANE).mk),)
+$(error unknown LANE=$(LANE): pick one of $(basename $(notdir $(wildcard conf/lanes/*.mk))))
+endif
+include conf/lanes/$(LANE).mk
+VENV := $(LANE_VENV)
 PY := $(VENV)/bin/python
-DELTA_VERSION := 4.4.0
-SPARK_LINE := 4.2
+# The folder name is the one pt_spark.session looks for, from the installed delta-spark/pyspark.
 DELTA_JARS := .cache/delta-jars/delta-$(DELTA_VERSION)_spark-$(SPARK_LINE)
 MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 STAMP := $(VENV)/.installed
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
 
-.PHONY: help setup demo test test-fast test-processes test-connect bench bench-quick lint format typecheck check clean
+.PHONY: help setup demo test test-fast test-processes test-connect test-wheel bench bench-quick lint format typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml conf/lanes/$(LANE).mk
+	test -d $(VENV) || $(LANE_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[spark,dev]'
+	$(PY) -m pip install -q -e '.[$(LANE_EXTRA),dev]'
 	touch $(STAMP)
 
 $(DELTA_JARS)/.complete:
 	mkdir -p $(DELTA_JARS)
-	mvn -B -q $(MVN_DEP):copy -Dartifact=io.delta:delta-spark_$(SPARK_LINE)_2.13:$(DELTA_VERSION) -DoutputDirectory=$(DELTA_JARS)
+	mvn -B -q $(MVN_DEP):copy -Dartifact=io.delta:$(DELTA_ARTIFACT):$(DELTA_VERSION) -DoutputDirectory=$(DELTA_JARS)
 	mvn -B -q $(MVN_DEP):copy -Dartifact=io.delta:delta-storage:$(DELTA_VERSION) -DoutputDirectory=$(DELTA_JARS)
 	touch $@
 
@@ -40,11 +47,15 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 # --durations lists the slowest tests, so a CI log shows where the suite time goes.
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
-test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane)
-	$(PYTEST) -m "not processes"
+test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane); LANE=spark35 for Spark 3.5
+	$(PYTEST) -m "not processes and not wheel"
 
 test-fast: setup ## Run the tests not marked slow
-	$(PYTEST) -m "not slow and not processes"
+	$(PYTEST) -m "not slow and not processes and not wheel"
+
+# Alone: it builds the wheel and installs it with the `spark` extra into a fresh virtualenv.
+test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a tracked job and the CLI from it
+	$(PY) -m pytest -p no:xdist -m wheel tests/test_wheel.py --durations=5
 
 # Up to 8 worker OS processes, each with its own SparkSession, on one store: alone, no xdist.
 test-processes: setup ## Run the concurrency tests with separate OS processes (~15 min on 2 cores)

@@ -183,7 +183,7 @@ class ExtractTracker:
         if not callable(getattr(store, "read", None)) or not hasattr(process_run, "process_tracking_id"):
             raise InvalidInput(f"process_run: expected a ProcessTracker (got {process_run!r:.80})")
         self.process_run = process_run
-        self._store: Store = store
+        self._store: Store = store  # type: ignore[assignment]  # checked just above
         if extract_id is not None:
             given = (
                 filename,

@@ -66,6 +66,7 @@ def _tables(tables: Iterable[str] | None) -> list[str]:
         return [table.name for table in TABLES]
     if isinstance(tables, str):
         tables = [tables]
+    given: list[Any]
     try:
         given = list(tables)
     except TypeError:  # not iterable (a number, an object): refused just below

@@ -24,7 +24,7 @@ collect_ignore = [] if os.environ.get("PT_CONNECT_URL") else ["connect"]
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """The one local Delta-enabled session of the test run (never restarted per test)."""
-    session = local_spark("pt_spark_tests")
+    session = local_spark("pt_spark_tests", register_tables=False)  # no developer store
     yield session
     session.stop()
 

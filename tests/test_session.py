@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
-from pt_spark import ProcessTrackerError, SessionError
-from pt_spark.session import JARS_ENV, delta_jars, delta_jars_dir, local_settings, local_spark
+from pt_spark import ConfigError, ProcessTrackerError, SessionError, TrackerConfig
+from pt_spark.session import (
+    IVY_ENV,
+    JARS_ENV,
+    delta_jars,
+    delta_jars_dir,
+    delta_maven_coordinates,
+    ivy_dir,
+    local_settings,
+    local_spark,
+    package_conf_file,
+    register_store_tables,
+)
+from pt_spark.store import store_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LITTER = ("metastore_db", "derby.log", "spark-warehouse")
@@ -110,3 +127,103 @@ def test_no_metastore_or_warehouse_litter_in_the_working_directory(spark, tmp_pa
     for folder in {Path(os.getcwd()).resolve(), REPO_ROOT}:
         present = [name for name in LITTER if (folder / name).exists()]
         assert present == [], f"created in {folder}"
+
+
+# --- jars outside a checkout, package data ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spark_version", "delta_version", "expected"),
+    [
+        ("4.2.0", "4.4.0", "io.delta:delta-spark_4.2_2.13:4.4.0"),
+        ("4.1.1", "4.1.0", "io.delta:delta-spark_4.1_2.13:4.1.0"),
+        ("4.0.1", "4.0.1", "io.delta:delta-spark_2.13:4.0.1"),
+        ("3.5.9", "3.3.3", "io.delta:delta-spark_2.12:3.3.3"),
+        ("3.3.4", "2.3.0", "io.delta:delta-core_2.12:2.3.0"),
+    ],
+)
+def test_delta_maven_coordinates_follow_deltas_naming(spark_version, delta_version, expected):
+    assert delta_maven_coordinates(spark_version, delta_version) == expected
+
+
+def test_the_installed_pairs_coordinates_name_the_jar_in_the_cache():
+    """The Makefile fetches the artifact the library would ask Maven for (one lane's pair)."""
+    group, artifact, version = delta_maven_coordinates().split(":")
+    assert group == "io.delta"
+    assert any(Path(jar).name == f"{artifact}-{version}.jar" for jar in delta_jars())
+
+
+def test_outside_a_checkout_the_jars_come_from_maven_into_a_persistent_ivy_cache(monkeypatch, tmp_path):
+    monkeypatch.setattr("pt_spark.session._SOURCE_ROOT", tmp_path / "site-packages")
+    monkeypatch.setenv(IVY_ENV, str(tmp_path / "ivy"))
+    settings = local_settings()
+    assert "spark.jars" not in settings
+    assert settings["spark.jars.packages"] == delta_maven_coordinates()
+    assert settings["spark.jars.ivy"] == str(tmp_path / "ivy")
+    both = local_settings(**{"spark.jars.packages": "org.example:extra:1.0"})["spark.jars.packages"]
+    assert both == f"{delta_maven_coordinates()},org.example:extra:1.0"
+
+
+def test_the_default_ivy_cache_is_per_user(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert ivy_dir() == tmp_path / "pt_spark" / "ivy"
+
+
+def test_the_log4j_config_is_package_data(spark):
+    options = spark.conf.get("spark.driver.extraJavaOptions")
+    path = Path(options.split("-Dlog4j2.configurationFile=file:")[1].split()[0])
+    assert path == package_conf_file("log4j2.properties")
+    assert path.is_file()
+
+
+# --- SQL by name in a new session (the embedded default) ----------------------------------------
+
+
+def test_a_new_local_session_reads_the_configured_store_by_name(config, tmp_path):
+    """As after `make demo`: a new session, SQL by name before any pt_spark call."""
+    script = textwrap.dedent(
+        """
+        import json
+        from pt_spark.session import local_spark
+
+        spark = local_spark("pt_spark_sql_by_name")
+        rows = spark.sql("SELECT process_status_name FROM {schema}.process_status_lkup").collect()
+        tracking = spark.sql("SELECT * FROM {schema}.process_tracking").count()
+        print("RESULT " + json.dumps({{"statuses": sorted(r[0] for r in rows), "tracking": tracking}}))
+        spark.stop()
+        """
+    ).format(schema=config.schema_name)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PT_SPARK_")}
+    env.update(PT_SPARK_SCHEMA=config.schema_name, PT_SPARK_LOCATION=config.location, HOME=str(tmp_path))
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    assert json.loads(line[7:]) == {"statuses": ["completed", "failed", "on hold", "running"], "tracking": 0}
+
+
+def test_no_store_at_the_configured_location_is_skipped_silently(spark, tmp_path):
+    cfg = TrackerConfig(schema=f"pt_none_{uuid.uuid4().hex[:8]}", location=str(tmp_path / "nothing"))
+    assert register_store_tables(spark, cfg) is False
+    assert not spark.catalog.databaseExists(cfg.schema_name)
+
+
+def test_a_configured_store_takes_over_a_provisionally_registered_schema(spark, template_store, tmp_path):
+    """The default store's registration yields to a store the caller configures for that schema."""
+    schema = f"pt_prov_{uuid.uuid4().hex[:8]}"
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(template_store, first)
+    shutil.copytree(template_store, second)
+    default = TrackerConfig(schema=schema, location=str(first))
+    assert register_store_tables(spark, default) is True
+    assert spark.table(f"{schema}.process_status_lkup").count() == 4
+    mine = TrackerConfig(schema=schema, location=str(second))
+    store_for(spark, mine).ensure_ready()  # no ConfigError: the provisional tables make way
+    detail = spark.sql(f"DESCRIBE DETAIL {schema}.process_status_lkup").first()
+    assert str(detail["location"]).rstrip("/").endswith(str(second / "process_status_lkup"))
+    assert (first / "process_status_lkup" / "_delta_log").is_dir()  # dropping a name kept the data
+    with pytest.raises(ConfigError):  # a store actually registered is still protected
+        store_for(spark, default).ensure_ready()
+    spark.sql(f"DROP SCHEMA {schema} CASCADE")

@@ -241,7 +241,10 @@ LINK_COLUMNS = {
 
 #: Single-name default rows: table -> (name column, names).
 SPEC_DEFAULT_NAMES = {
-    "process_status_lkup": ("process_status_name", ["running", "completed", "failed", "on hold", "abandoned"]),
+    "process_status_lkup": (
+        "process_status_name",
+        ["running", "completed", "failed", "on hold", "abandoned"],
+    ),
     "extract_status_lkup": (
         "extract_status_name",
         ["initializing", "ready", "loading", "loaded", "archived", "deleted", "error"],

@@ -148,6 +148,8 @@ class Store:
             raise
         registered = _plain_path(str(detail["location"])) if detail is not None else ""
         wanted = _plain_path(f"{self.config.location.rstrip('/')}/{_PROBE_TABLE}")
+        if registered != wanted and self._take_over_provisional(registered):
+            return
         if registered != wanted:
             raise ConfigError(
                 "location",
@@ -155,6 +157,34 @@ class Store:
                 f"{registered.rsplit('/', 1)[0]!r} in this session; give this store "
                 f"({self.config.location!r}) its own schema",
             )
+
+    def _take_over_provisional(self, registered: str) -> bool:
+        """Drop this schema's tables if ``local_spark`` registered them for the default store.
+
+        Those registrations only make the default store readable by name; a store the caller
+        configures for the same schema replaces them. Dropping an external table's registration
+        leaves its data alone. Returns False (nothing dropped) for any other registration.
+        """
+        key = (id(self.spark), self.config.namespace)
+        with _STORES_LOCK:
+            provisional = _PROVISIONAL.get(key)
+            if provisional is None or _plain_path(f"{provisional.rstrip('/')}/{_PROBE_TABLE}") != registered:
+                return False
+            del _PROVISIONAL[key]
+            stale = [
+                store
+                for (spark_id, config), store in _STORES.items()
+                if spark_id == id(self.spark)
+                and config.namespace == self.config.namespace
+                and store is not self
+            ]
+        for store in stale:  # they would otherwise trust registrations that now name other folders
+            with store._lock:
+                store._registered.clear()
+                store._checked = False
+        for table in SPECS:
+            self.spark.sql(f"DROP TABLE IF EXISTS {self.config.table(table)}")
+        return True
 
     def _register(self, table: str) -> None:
         """Register the existing Delta folder of ``table`` under its name (path stores)."""
@@ -236,6 +266,17 @@ class Store:
 
 _STORES: dict[tuple[int, TrackerConfig], Store] = {}
 _STORES_LOCK = threading.Lock()
+#: ``(id(spark), namespace) -> location`` of the schemas a new local session registered for the
+#: configured default store (``pt_spark.session.register_store_tables``): another store may take
+#: such a schema over.
+_PROVISIONAL: dict[tuple[int, str], str] = {}
+
+
+def mark_provisional(spark: SparkSession, config: TrackerConfig) -> None:
+    """Record that ``config``'s tables were registered only so that SQL can read them by name."""
+    if config.location is not None:
+        with _STORES_LOCK:
+            _PROVISIONAL[(id(spark), config.namespace)] = config.location
 
 
 def _check_session(spark: object) -> None:
@@ -258,4 +299,4 @@ def store_for(spark: SparkSession, config: TrackerConfig) -> Store:
         return _STORES[key]
 
 
-__all__ = ["Store", "store_for"]
+__all__ = ["Store", "mark_provisional", "store_for"]
