@@ -118,6 +118,18 @@ def _summary(replies: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _runs_of(spark, config, name: str) -> list[tuple[int, str, bool]]:
+    """Return ``(run id, status, is latest)`` of every run of the process, oldest first."""
+    runs = (
+        table(spark, config, "process_tracking")
+        .join(table(spark, config, "process").where(F.col("process_name") == name), "process_id")
+        .join(table(spark, config, "process_status_lkup"), "process_status_id")
+        .orderBy("process_run_id")
+        .collect()
+    )
+    return [(run.process_run_id, run.process_status_name, run.is_latest_run) for run in runs]
+
+
 def _unique(spark, config, name: str, column: str) -> bool:
     frame = table(spark, config, name)
     return frame.count() == frame.select(column).distinct().count()
@@ -178,14 +190,7 @@ def test_four_processes_racing_to_start_one_process_leave_one_running(
     figures["4 writers starting one process"] = _summary(replies)
     outcomes = sorted(reply["result"]["outcome"] for reply in replies)
     assert outcomes == ["refused", "refused", "refused", "started"]
-    runs = (
-        table(spark, config, "process_tracking")
-        .join(table(spark, config, "process").where(F.col("process_name") == name), "process_id")
-        .join(table(spark, config, "process_status_lkup"), "process_status_id")
-        .orderBy("process_run_id")
-        .collect()
-    )
-    assert [(run.process_run_id, run.process_status_name, run.is_latest_run) for run in runs] == [
+    assert _runs_of(spark, config, name) == [
         (1, "completed", False),
         (2, "running", True),
     ]
@@ -251,14 +256,7 @@ def test_of_four_processes_starting_over_a_stale_run_exactly_one_takes_over(
         "refused",
         "started",
     ]
-    runs = (
-        table(spark, config, "process_tracking")
-        .join(table(spark, config, "process").where(F.col("process_name") == name), "process_id")
-        .join(table(spark, config, "process_status_lkup"), "process_status_id")
-        .orderBy("process_run_id")
-        .collect()
-    )
-    assert [(run.process_run_id, run.process_status_name, run.is_latest_run) for run in runs] == [
+    assert _runs_of(spark, config, name) == [
         (1, "abandoned", False),
         (2, "running", True),
     ]

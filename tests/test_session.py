@@ -201,7 +201,10 @@ def test_a_new_local_session_reads_the_configured_store_by_name(config, tmp_path
     )
     assert done.returncode == 0, done.stderr[-4000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
-    assert json.loads(line[7:]) == {"statuses": ["completed", "failed", "on hold", "running"], "tracking": 0}
+    assert json.loads(line[7:]) == {
+        "statuses": ["abandoned", "completed", "failed", "on hold", "running"],
+        "tracking": 0,
+    }
 
 
 def test_no_store_at_the_configured_location_is_skipped_silently(spark, tmp_path):
@@ -218,7 +221,7 @@ def test_a_configured_store_takes_over_a_provisionally_registered_schema(spark, 
     shutil.copytree(template_store, second)
     default = TrackerConfig(schema=schema, location=str(first))
     assert register_store_tables(spark, default) is True
-    assert spark.table(f"{schema}.process_status_lkup").count() == 4
+    assert spark.table(f"{schema}.process_status_lkup").count() == 5
     mine = TrackerConfig(schema=schema, location=str(second))
     store_for(spark, mine).ensure_ready()  # no ConfigError: the provisional tables make way
     detail = spark.sql(f"DESCRIBE DETAIL {schema}.process_status_lkup").first()
