@@ -30,7 +30,7 @@ from pt_spark.extract_finders import probe, probe_frame
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
 from pt_spark.store.reads import create_missing
 from pt_spark.store.writes import from_source, merge_update
-from pt_spark.validation import clean_name
+from pt_spark.validation import MAX_BIGINT, clean_name
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Row
@@ -57,7 +57,7 @@ _COMPRESSION_BY_EXTENSION = {
 }
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)\s*([KMGTP]?)(I?B)?$", re.IGNORECASE)
 _UNIT_POWER = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
-_MAX_BYTES = 2**63 - 1
+_MAX_BYTES = MAX_BIGINT
 
 
 def parse_file_size(value: Any, argument: str = "file_size") -> int | None:

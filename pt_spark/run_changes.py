@@ -16,7 +16,9 @@ from pt_spark.run_start import COMPLETED, FAILED, HEARTBEAT, RUNNING
 from pt_spark.store.reads import lookup_id, system_ids
 from pt_spark.store.store import Store
 from pt_spark.store.writes import (
+    Written,
     append_rows,
+    count_fits_total,
     from_source,
     in_parallel,
     int_literals,
@@ -25,7 +27,7 @@ from pt_spark.store.writes import (
     process_total_from_runs,
     with_new_ids,
 )
-from pt_spark.validation import choice, clean_name, count, low_high, optional_text, to_timestamp
+from pt_spark.validation import MAX_BIGINT, choice, clean_name, count, low_high, optional_text, to_timestamp
 
 Run = dict[str, Any]
 _LAST_RUN_COLUMN = {COMPLETED: "last_completed_run_date_time", FAILED: "last_failed_run_date_time"}
@@ -43,13 +45,21 @@ def _process_key(run: Run) -> dict[str, Any]:
     return {"process_id": run["process_id"], "process_name": run["process_name"]}
 
 
-def _update_run(store: Store, run: Run, values: dict[str, Any]) -> object:
+def _update_run(
+    store: Store, run: Run, values: dict[str, Any], source: Callable[[str], str] | None = None
+) -> Written:
     values = {**values, HEARTBEAT: datetime.now()}
     row = {**_run_key(run), **values}
     written = merge_update(
-        store, "process_tracking", [row], on=["process_tracking_id"], assignments=from_source(*values)
+        store,
+        "process_tracking",
+        [row],
+        on=["process_tracking_id"],
+        assignments=from_source(*values),
+        source=source,
     )
-    run.update(values)
+    if source is None or written.updated:
+        run.update(values)
     return written
 
 
@@ -166,7 +176,13 @@ def set_record_count(store: Store, run: Run, num_records: Any, processing_type: 
     values = {"process_run_record_count": new_count}
     if kind is not None:
         values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
-    _update_run(store, run, values)
+    fits = count_fits_total(store, run["process_id"], run["process_tracking_id"])
+    written = _update_run(store, run, values, source=fits)
+    if not written.updated:
+        raise InvalidInput(
+            f"num_records {new_count} would take the total record count of process "
+            f"{run['process_name']!r} (the sum of its runs' counts) past the BIGINT maximum {MAX_BIGINT}"
+        )
     merge_update(
         store,
         "process",

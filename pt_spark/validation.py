@@ -11,12 +11,13 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from pt_spark.errors import InvalidInput
+from pt_spark.store.schema import BIGINT_MAX
 
 MAX_NAME_LENGTH = 750
 #: Longest free text (an error description, e.g. a whole Spark stack trace) stored verbatim.
 MAX_TEXT_LENGTH = 1_000_000
 #: Largest value of a BIGINT column (ids, counts): Delta/Spark ``LongType``.
-MAX_BIGINT = 2**63 - 1
+MAX_BIGINT = BIGINT_MAX
 _YEAR_SECONDS = 366 * 24 * 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: Earliest timestamp kept exactly: PySpark reads older ones through the Julian calendar, shifted

@@ -1171,13 +1171,6 @@ def test_latest_runs_refuses_a_limit_beyond_what_it_can_sort(spark, config, run)
             admin.latest_runs(spark, "fuzzed", limit, config=config)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_changes.set_record_count writes the run's count, then the process-total MERGE "
-    "(writes.process_total_from_runs: sum(process_run_record_count)) overflows BIGINT under ANSI: "
-    "a raw SparkArithmeticException escapes after the first write; fix: check the sum of the other "
-    "runs plus the new count before writing (InvalidInput naming num_records), or sum as DECIMAL",
-)
 def test_a_process_total_beyond_bigint_is_refused_and_writes_nothing(spark, config):
     """Two runs of one process whose counts add up past the BIGINT maximum."""
     first = ProcessTracker(spark=spark, process_name="fuzz total", process_type="Load", config=config)

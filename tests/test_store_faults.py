@@ -7,11 +7,13 @@ Each test damages its own copy of the template store.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import table
+from helpers import table, table_versions
 
 from pt_spark import ProcessTracker, StoreAccessError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import store_for
@@ -25,6 +27,31 @@ def own_store(spark, template_store, tmp_path) -> TrackerConfig:
     config = TrackerConfig(schema=f"pt_fault_{uuid.uuid4().hex[:8]}", location=str(location))
     store_for(spark, config).ensure_ready()  # every table registered by name, as after setup
     return config
+
+
+def _chattr(flag: str, path: Path) -> None:
+    subprocess.run(["chattr", "-R", flag, str(path)], check=True, capture_output=True)
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:
+    """Make folders read-only with the immutable flag, which binds root too (tests often run as root).
+
+    A plain ``chmod`` does not stop root, so this is the only way to show a store the process
+    cannot write. The flag is cleared after the test, so that pytest can remove the folders.
+    """
+    frozen: list[Path] = []
+
+    def freeze(path: Path) -> None:
+        try:
+            _chattr("+i", path)
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip(f"the file system has no immutable flag here: {error}")
+        frozen.append(path)
+
+    yield freeze
+    for path in frozen:
+        _chattr("-i", path)
 
 
 def _start(spark, config, name="faulty"):
@@ -83,3 +110,29 @@ def test_a_store_made_before_the_heartbeat_columns_asks_for_setup_then_upgrades_
     assert run.process_run_id == 2  # the old run is still there
     version = table(spark, own_store, "system_lkup").where("system_key = 'schema_version'").first()
     assert version.system_value == "4"
+
+
+def test_setup_in_a_read_only_folder_is_a_one_line_store_access_error_and_creates_nothing(
+    spark, tmp_path, read_only
+):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    read_only(folder)
+    config = TrackerConfig(schema=f"pt_ro_{uuid.uuid4().hex[:8]}", location=str(folder / "store"))
+    with pytest.raises(StoreAccessError) as raised:
+        setup(spark, config=config)
+    assert str(folder) in str(raised.value) and "\n" not in str(raised.value)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_store_made_read_only_refuses_a_start_with_store_access_error_and_changes_no_table(
+    spark, own_store, read_only
+):
+    _start(spark, own_store).change_run_status("completed")
+    before = table_versions(own_store)
+    read_only(Path(own_store.location))
+    with pytest.raises(StoreAccessError) as raised:
+        _start(spark, own_store)
+    assert str(own_store.location) in str(raised.value) and "\n" not in str(raised.value)
+    assert table_versions(own_store) == before
+    assert table(spark, own_store, "process_tracking").count() == 1  # it still reads

@@ -39,6 +39,8 @@ BUCKETS = 16
 BUCKET_COLUMN = "bucket"
 
 ID = LongType()
+#: The largest value of a BIGINT (``ID``) column: ids, counts and totals must fit it.
+BIGINT_MAX = 2**63 - 1
 TEXT = StringType()
 TS = TimestampType()
 FLAG = BooleanType()

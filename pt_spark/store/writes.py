@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from pt_spark.store.ids import new_ids
-from pt_spark.store.schema import BUCKET_COLUMN, bucket_of, spec
+from pt_spark.store.schema import BIGINT_MAX, BUCKET_COLUMN, bucket_of, spec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -390,6 +390,29 @@ def process_total_from_runs(store: Store, process_id: int) -> Callable[[str], st
     )
 
 
+def count_fits_total(store: Store, process_id: int, run_id: int) -> Callable[[str], str]:
+    """Return a MERGE source that keeps a run's new count only if its process's total stays a BIGINT.
+
+    The process's other runs' counts are summed as DECIMAL when the statement runs, so the check
+    and the write are one statement (no read before it), and the total's MERGE cannot overflow.
+    The source row is dropped (the MERGE updates nothing) when the sum would pass the maximum.
+    """
+    runs = store.qualified("process_tracking")
+    process, this_run = int_literals([int(process_id)]), int_literals([int(run_id)])
+    others = (
+        f"SELECT coalesce(sum(CAST(process_run_record_count AS DECIMAL(38, 0))), 0) FROM {runs} "
+        f"WHERE process_id = {process} AND process_tracking_id <> {this_run}"
+    )
+
+    def source(view: str) -> str:
+        return (
+            f"(SELECT v.* FROM {view} AS v WHERE ({others}) + "
+            f"CAST(v.process_run_record_count AS DECIMAL(38, 0)) <= {BIGINT_MAX})"
+        )
+
+    return source
+
+
 def in_parallel(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run independent writes (to different tables) at once; return their results in order.
 
@@ -414,6 +437,7 @@ def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]
 __all__ = [
     "Written",
     "append_rows",
+    "count_fits_total",
     "delete_rows",
     "from_source",
     "in_parallel",
