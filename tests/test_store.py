@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 
 from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
+from pt_spark.store.defaults import DEFAULT_ROWS
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
 from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
@@ -501,6 +502,15 @@ def test_second_setup_adds_no_row_and_makes_no_commit(spark, config):
     assert isinstance(returned, Store)
     assert commits_since(before_versions, config) == {}
     assert _row_counts(spark, config) == before_counts
+
+
+def test_a_new_store_is_one_commit_per_table_and_one_per_seeded_table(spark, tmp_path):
+    """The seed of a table is one MERGE, made right after its CREATE; nothing else commits."""
+    cfg = _fresh_config(tmp_path)
+    setup(spark, config=cfg)
+    expected = {spec.name: 1 if spec.name in DEFAULT_ROWS else 0 for spec in TABLES}
+    assert table_versions(cfg) == expected
+    _assert_exact_defaults(spark, cfg)
 
 
 def test_racing_setups_on_a_new_store_seed_each_default_once(spark, tmp_path):

@@ -34,7 +34,7 @@ from pt_spark.store.schema import (
     sql_string,
 )
 from pt_spark.store.store import Store, store_for
-from pt_spark.store.writes import upsert, with_new_ids
+from pt_spark.store.writes import insert_missing, upsert, with_new_ids
 
 if TYPE_CHECKING:
     import os
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
-_PARALLEL_CREATES = 4
+_PARALLEL_CREATES = 8
 _CREATE_ATTEMPTS = 10
 
 
@@ -62,14 +62,19 @@ def _layout_sql(store: Store, table: TableSpec) -> str:
     return " ".join(parts)
 
 
-def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
-    """Create ``table`` (or register its existing folder; re-create it with ``overwrite``)."""
+def _create_table(store: Store, table: TableSpec, overwrite: bool) -> bool:
+    """Create ``table`` (or register its existing folder; re-create it with ``overwrite``).
+
+    Returns:
+        True when this call ran the table's ``CREATE`` (the table is new and empty, unless a
+        racing setup made it first), False when the table was already there.
+    """
     name = store.config.table(table.name)
     path = store.path(table.name)
     layout = _layout_sql(store, table)
     if not overwrite and store.table_exists(table.name):
         if path is None or store.is_delta_folder(path):
-            return
+            return False
         # Registered, but its folder is gone: create the table again at its path (by path, as
         # the catalog cannot even drop a Delta table whose folder is missing); the name stays.
         name, layout = (
@@ -79,7 +84,7 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
         log.warning("re-creating the missing table %s (empty) at %s", table.name, path)
     elif not overwrite and path is not None and store.is_delta_folder(path):
         store.register(table.name)  # an existing store seen from a new session
-        return
+        return False
     verb = "CREATE OR REPLACE TABLE" if overwrite else "CREATE TABLE IF NOT EXISTS"
     columns = ", ".join(column.ddl for column in table.columns)
     statement = f"{verb} {name} ({columns}) {layout}"
@@ -99,6 +104,21 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> None:
                 time.sleep(0.2 * (attempt + 1))
 
     store.retry(create, f"create {table.name}")
+    return True
+
+
+def _create_and_seed(store: Store, table: TableSpec, overwrite: bool) -> bool:
+    """Create ``table`` if needed and, when this call created it, insert its default rows at once.
+
+    A new table needs no read before its seed: the seed is a MERGE that inserts each default row
+    whose key is absent, so a racing setup that created and seeded the table first is harmless.
+    Creating and seeding in the same worker lets the tables go through both steps side by side.
+    """
+    created = _create_table(store, table, overwrite)
+    defaults = DEFAULT_ROWS.get(table.name)
+    if created and defaults:
+        insert_missing(store, table.name, with_new_ids(table.name, list(defaults)))
+    return created
 
 
 def _detail(store: Store, table: str) -> tuple[dict[str, str], int, list[str]]:
@@ -210,10 +230,13 @@ def setup(
     with store.explained():
         spark.sql(f"CREATE SCHEMA IF NOT EXISTS {resolved.namespace}")
         with ThreadPoolExecutor(_PARALLEL_CREATES) as pool:
-            list(pool.map(lambda table: _create_table(store, table, overwrite), TABLES))
+            made = pool.map(lambda table: _create_and_seed(store, table, overwrite), TABLES)
+            created = dict(zip((table.name for table in TABLES), made, strict=True))
         store.mark_ready()
-        _upgrade(store)
-        ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items()})
+        if not created["system_lkup"]:  # a new store is at the current version by its seed
+            _upgrade(store)
+        existing = {name for name, new in created.items() if not new}
+        ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items() if table in existing})
     log.info("tracking store ready at %s", resolved.location or resolved.namespace)
     return store
 
