@@ -39,6 +39,7 @@ def read_only() -> Iterator[Callable[[Path], None]]:
 
     A plain ``chmod`` does not stop root, so this is the only way to show a store the process
     cannot write. The flag is cleared after the test, so that pytest can remove the folders.
+    Where the flag cannot be set the test fails rather than skips: an untested case must show.
     """
     frozen: list[Path] = []
 
@@ -46,7 +47,7 @@ def read_only() -> Iterator[Callable[[Path], None]]:
         try:
             _chattr("+i", path)
         except (OSError, subprocess.CalledProcessError) as error:
-            pytest.skip(f"the file system has no immutable flag here: {error}")
+            pytest.fail(f"cannot make {path} read-only with chattr +i (needs ext4/xfs and root): {error}")
         frozen.append(path)
 
     yield freeze
