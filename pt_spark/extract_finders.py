@@ -1,7 +1,10 @@
 """Read-only extract queries: the finders, and the look-ups the extract writers validate with.
 
-Finders return lazy DataFrames; the only eager work is one small job that checks the arguments
-(an unknown status or process is an error, not an empty result). Nothing here writes, caches or
+Finders return lazy DataFrames pinned to the table versions they read (``Store.pinned``): after
+``run.bulk_change_extract_status(found, "loading")`` the DataFrame ``found`` still holds the rows it
+found, rather than re-running over the changed table and coming back empty. Their eager work is
+one small job that checks the arguments (an unknown status or process is an error, not an empty
+result) and one short ``DESCRIBE HISTORY`` per table read. Nothing here writes, caches or
 registers anything. Filenames match as a literal substring (``Column.contains``), so ``_`` and
 ``%`` have no wildcard meaning.
 """
@@ -135,13 +138,17 @@ def _status_name(status: Any) -> str:
     return clean_name(status, "status")
 
 
-def _extracts(store: Store) -> DataFrame:
-    """Every extract with its location and status names (lazy)."""
-    extracts = store.read("extract_tracking")
-    locations = store.read("location_lkup").select(
+#: The tables ``_extracts`` joins.
+_EXTRACT_TABLES = ("extract_tracking", "location_lkup", "extract_status_lkup")
+
+
+def _extracts(tables: Mapping[str, DataFrame]) -> DataFrame:
+    """Every extract with its location and status names (lazy), from ``Store.pinned`` tables."""
+    extracts = tables["extract_tracking"]
+    locations = tables["location_lkup"].select(
         "location_id", "location_name", "location_path", "location_bucket_name"
     )
-    statuses = store.read("extract_status_lkup")
+    statuses = tables["extract_status_lkup"]
     path = F.col("location_path")
     full = F.when(
         path.endswith("/") | path.endswith("\\"), F.concat(path, F.col("extract_filename"))
@@ -181,6 +188,10 @@ def find_extracts_by_filename(store: Store, filename: Any, status: Any = "ready"
         filename: Text to look for anywhere in the filename (no wildcards: ``_`` is ``_``).
         status: Extract status to keep (default ``ready``).
 
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
+
     Raises:
         InvalidInput: empty filename or unknown status.
 
@@ -189,7 +200,10 @@ def find_extracts_by_filename(store: Store, filename: Any, status: Any = "ready"
     """
     text = clean_name(filename, "filename")
     status_id = _check_status(store, status)
-    return _in_status(_extracts(store).where(F.col("extract_filename").contains(F.lit(text))), status_id)
+    return _in_status(
+        _extracts(store.pinned(*_EXTRACT_TABLES)).where(F.col("extract_filename").contains(F.lit(text))),
+        status_id,
+    )
 
 
 def find_extracts_by_location(
@@ -207,6 +221,10 @@ def find_extracts_by_location(
         location_name: The exact location name.
         location_path: The exact location path, as registered.
         status: Extract status to keep (default ``ready``).
+
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
 
     Raises:
         InvalidInput: none of ``location``, ``location_name``, ``location_path``; unknown status.
@@ -228,7 +246,7 @@ def find_extracts_by_location(
         conditions.append(F.col("location_path") == F.lit(given["location_path"]))
     status_id = _check_status(store, status)
     where = reduce(lambda a, b: a & b, conditions)
-    return _in_status(_extracts(store).where(where), status_id)
+    return _in_status(_extracts(store.pinned(*_EXTRACT_TABLES)).where(where), status_id)
 
 
 def find_extracts_by_process(store: Store, extract_process_name: Any, status: Any = "ready") -> DataFrame:
@@ -238,6 +256,10 @@ def find_extracts_by_process(store: Store, extract_process_name: Any, status: An
         store: The tracking store.
         extract_process_name: Name of the process whose runs registered or used the extracts.
         status: Extract status to keep (default ``ready``).
+
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
 
     Raises:
         InvalidInput: empty name or unknown status.
@@ -256,9 +278,10 @@ def find_extracts_by_process(store: Store, extract_process_name: Any, status: An
     if not found["process"]:
         raise NotFound(f"Process {process_name!r} not found")
     process_id = int(found["process"][0]["id"])
-    runs = store.read("process_tracking").where(F.col("process_id") == F.lit(process_id))
-    linked = store.read("extract_process_tracking").join(runs, "process_tracking_id", "left_semi")
-    extracts = _extracts(store).join(
+    tables = store.pinned(*_EXTRACT_TABLES, "process_tracking", "extract_process_tracking")
+    runs = tables["process_tracking"].where(F.col("process_id") == F.lit(process_id))
+    linked = tables["extract_process_tracking"].join(runs, "process_tracking_id", "left_semi")
+    extracts = _extracts(tables).join(
         linked.select(F.col("extract_tracking_id").alias("extract_id")), "extract_id", "left_semi"
     )
     return _in_status(extracts, status_id)

@@ -239,6 +239,28 @@ def test_bulk_change_moves_200_extracts_in_one_commit_per_table(spark, config, r
     assert {links[i] for i in ids} == {"loading"}
 
 
+def test_finder_results_keep_their_rows_after_the_bulk_change_they_fed(spark, config, run, tmp_path) -> None:
+    """Regression (issue 22.2): ``ready`` re-ran over the changed table and came back empty."""
+    folder = make_files(tmp_path / "pinned", {f"pinned_{i}.csv": str(i) for i in range(3)})
+    register_extracts_by_location(run, str(folder))
+    ready = find_extracts_by_location(run.store, location_path=str(folder))
+    by_name = find_extracts_by_filename(run.store, "pinned_").where(F.col("location_path") == str(folder))
+    by_process = find_extracts_by_process(run.store, run.process_name).where(
+        F.col("location_path") == str(folder)
+    )
+
+    bulk_change_extract_status(run, ready, "loading")
+
+    expected = [(f"pinned_{i}.csv", "ready") for i in range(3)]
+    for found in (ready, by_name, by_process):
+        assert [(row.extract_filename, row.extract_status_name) for row in found.collect()] == expected
+    ids = [row.extract_id for row in ready.collect()]
+    assert set(statuses_of(spark, config, ids).values()) == {"loading"}
+    assert find_extracts_by_location(run.store, location_path=str(folder)).count() == 0
+    now = find_extracts_by_location(run.store, location_path=str(folder), status="loading")
+    assert sorted(row.extract_id for row in now.collect()) == sorted(ids)
+
+
 def test_bulk_change_lets_a_parent_in_the_batch_unblock_its_child(spark, config, run, unique) -> None:
     folder = f"/bulk/{unique('family')}"
     parent = ExtractTracker(run, filename="parent.csv", location_path=folder, status="ready")

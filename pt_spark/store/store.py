@@ -85,6 +85,26 @@ class Store:
         """Return the current contents of ``table`` as a DataFrame."""
         return self.spark.table(self.qualified(table))
 
+    def version(self, table: str) -> int:
+        """Return the current Delta version of ``table`` (one short ``DESCRIBE HISTORY``)."""
+        rows = self.spark.sql(f"DESCRIBE HISTORY {self.qualified(table)} LIMIT 1").collect()
+        return int(rows[0]["version"])
+
+    def pinned(self, *tables: str) -> dict[str, DataFrame]:
+        """Return ``tables`` as of their current Delta versions (``VERSION AS OF n``), by name.
+
+        A DataFrame over ``read`` re-reads the table on every action, so rows a later write
+        changes vanish from it; a pinned one keeps returning what the table held now. The
+        versions are looked up in parallel (one short statement per table).
+        """
+        names = list(dict.fromkeys(tables))
+        with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+            versions = list(pool.map(self.version, names))
+        return {
+            name: self.spark.sql(f"SELECT * FROM {self.qualified(name)} VERSION AS OF {version:d}")
+            for name, version in zip(names, versions, strict=True)
+        }
+
     def retry(self, action: Callable[[], T], what: str, after_unknown: Callable[[], T] | None = None) -> T:
         """Run a write with the configured conflict retry (``after_unknown``: its idempotent form)."""
         return with_conflict_retry(action, self.config.retry_attempts, what, after_unknown)
