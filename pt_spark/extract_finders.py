@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
+from pt_spark.paths import normalize_path, path_spellings
 from pt_spark.validation import clean_name, optional_name
 
 if TYPE_CHECKING:
@@ -113,14 +114,14 @@ def compression_frame(store: Store, names: Iterable[str]) -> DataFrame:
 
 
 def extract_frame(store: Store, filenames: Iterable[str], location_path: str) -> DataFrame:
-    """Probe frame of the extracts ``filenames`` at ``location_path``.
+    """Probe frame of the extracts ``filenames`` at ``location_path`` (in any of its spellings).
 
     Columns: ``id`` (extract id), ``key`` (filename), ``info`` (status name), ``status_id``.
     """
     extracts = store.read("extract_tracking").where(F.col("extract_filename").isin(sorted(set(filenames))))
     at = (
         store.read("location_lkup")
-        .where(F.col("location_path") == F.lit(location_path))
+        .where(F.col("location_path").isin(path_spellings(normalize_path(location_path))))
         .select("location_id")
     )
     found = extracts.join(at, F.col("extract_location_id") == F.col("location_id")).join(
@@ -167,6 +168,11 @@ def _extracts(tables: Mapping[str, DataFrame]) -> DataFrame:
     ]
     rest = [c for c in extracts.columns if c not in first] + ["location_id", "location_bucket_name"]
     return joined.withColumn("full_filename", full).select(*first, *rest)
+
+
+def _at_path(path: str) -> Column:
+    """The condition "``location_path`` is ``path``", in any spelling of it."""
+    return F.col("location_path").isin(path_spellings(normalize_path(path) or path))
 
 
 def _in_status(frame: DataFrame, status_id: int) -> DataFrame:
@@ -217,9 +223,10 @@ def find_extracts_by_location(
 
     Args:
         store: The tracking store.
-        location: A location name or path (either matches).
+        location: A location name or path (either matches; a path in any spelling).
         location_name: The exact location name.
-        location_path: The exact location path, as registered.
+        location_path: The location path, in any spelling of it: ``/data/in/``, ``/data/in``
+            and ``file:/data/in`` find the same location (``locations.normalize_path``).
         status: Extract status to keep (default ``ready``).
 
     Returns:
@@ -238,12 +245,12 @@ def find_extracts_by_location(
         raise InvalidInput("find_extracts_by_location needs location, location_name or location_path")
     conditions = []
     if given["location"] is not None:
-        value = F.lit(given["location"])
-        conditions.append((F.col("location_name") == value) | (F.col("location_path") == value))
+        at_path = _at_path(given["location"])
+        conditions.append((F.col("location_name") == F.lit(given["location"])) | at_path)
     if given["location_name"] is not None:
         conditions.append(F.col("location_name") == F.lit(given["location_name"]))
     if given["location_path"] is not None:
-        conditions.append(F.col("location_path") == F.lit(given["location_path"]))
+        conditions.append(_at_path(given["location_path"]))
     status_id = _check_status(store, status)
     where = reduce(lambda a, b: a & b, conditions)
     return _in_status(_extracts(store.pinned(*_EXTRACT_TABLES)).where(where), status_id)
