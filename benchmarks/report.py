@@ -8,7 +8,12 @@ Targets (every figure is a ratio of two timings taken side by side in the same r
   (also for the start of an existing process since store v3; 3 for the bulk status change of
   100 extracts);
 * growth: large-history median / small-history median <= 1.5 for state changes, <= 2 for finders;
-* small files: finder median on the small-file store / on its compacted twin <= 1.5.
+* small files: finder median on the small-file store / on its compacted twin <= 1.5;
+* tracked job (issue 18: start, dates, count, N extracts registered with their write audits and
+  moved ready -> loading -> loaded, complete), on the small store: its commits do not grow with
+  N (4 vs 100), at most 12 commits for the whole job, and its median wall time <= 10 x one
+  floor for N = 4, <= 15 x for N = 100. One floor is the median of the floors of the tables the
+  job changes.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.probes import median
-from benchmarks.scenario import CHANGE_CALLS, FINDERS
+from benchmarks.scenario import CHANGE_CALLS, FINDERS, JOB_SIZES, job_name
 
 GROWTH_TARGET = {"change": 1.5, "finder": 2.0}
 SMALL_FILES_TARGET = 1.5
+#: Tracked job: wall time target in floors, by number of extracts; most commits for the whole job.
+JOB_TIME_TARGET = {4: 10.0, 100: 15.0}
+JOB_MAX_COMMITS = 12
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
 
@@ -164,6 +172,68 @@ def _small_files(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _one_floor(floors: dict[str, Any], tables: list[str]) -> float | None:
+    """The median of the floors of ``tables`` (None when one of them has no floor)."""
+    values = [floors.get(table, {}).get("median_s") for table in tables]
+    if not values or any(value is None for value in values):
+        return None
+    return median(value for value in values if value is not None)
+
+
+def _job_row(results: dict[str, Any], label: str, files: int) -> dict[str, Any]:
+    measured = results["calls"].get(label, {}).get(job_name(files), {})
+    tables = list(measured.get("tables", []))
+    commits = dict(measured.get("max_commits", {}))
+    ran = bool(measured.get("samples_s"))
+    floor = _one_floor(results["floors"].get(label, {}), tables)
+    ratio = _ratio(measured.get("median_s"), floor)
+    target = JOB_TIME_TARGET.get(files, max(JOB_TIME_TARGET.values()))
+    total = sum(commits.values()) if ran else None
+    return {
+        "job": job_name(files),
+        "files": files,
+        "median_s": measured.get("median_s"),
+        "floor_s": floor,
+        "ratio": ratio,
+        "cpu_ratio": None,
+        "target_x": target,
+        "time_result": _verdict(ratio, target),
+        "tables": tables,
+        "commits": commits,
+        "auto_compactions": dict(measured.get("auto_compactions", {})),
+        "total_commits": total,
+        "commit_target": JOB_MAX_COMMITS,
+        "commit_result": "ERROR" if total is None else ("PASS" if total <= JOB_MAX_COMMITS else "FAIL"),
+    }
+
+
+def evaluate_tracked_job(results: dict[str, Any], label: str) -> dict[str, Any]:
+    """Judge the tracked job on store ``label``: commits per size, growth of commits, time."""
+    rows = [_job_row(results, label, files) for files in JOB_SIZES]
+    fewest, most = rows[0], rows[-1]
+    if fewest["total_commits"] is None or most["total_commits"] is None:
+        growth = "ERROR"
+    else:
+        tables = set(fewest["commits"]) | set(most["commits"])
+        grows = any(most["commits"].get(t, 0) > fewest["commits"].get(t, 0) for t in tables)
+        growth = "FAIL" if grows else "PASS"
+    judged = {"store": label, "rows": rows, "growth_result": growth}
+    results["tracked_job"] = judged
+    return judged
+
+
+def _job_verdicts(judged: dict[str, Any]) -> list[str]:
+    verdicts = [judged["growth_result"]]
+    for row in judged["rows"]:
+        verdicts += [row["commit_result"], row["time_result"]]
+    return verdicts
+
+
+def summarize_verdicts(verdicts: list[str]) -> dict[str, int]:
+    """Count PASS, FAIL and ERROR verdicts."""
+    return {v: verdicts.count(v) for v in ("PASS", "FAIL", "ERROR")}
+
+
 def evaluate(results: dict[str, Any], small: str, large: str) -> dict[str, Any]:
     """Add the judged tables (``per_call``, ``growth``, ``small_files_table``, ``summary``)."""
     results["per_call"] = _per_call(results, [small, large])
@@ -172,7 +242,8 @@ def evaluate(results: dict[str, Any], small: str, large: str) -> dict[str, Any]:
     verdicts = [r["commit_result"] for r in results["per_call"]]
     verdicts += [r["time_result"] for r in results["per_call"] if r["time_result"] != "info"]
     verdicts += [r["result"] for r in results["growth"]] + [r["result"] for r in results["small_files_table"]]
-    results["summary"] = {v: verdicts.count(v) for v in ("PASS", "FAIL", "ERROR")}
+    verdicts += _job_verdicts(evaluate_tracked_job(results, small))
+    results["summary"] = summarize_verdicts(verdicts)
     return results
 
 
@@ -214,6 +285,29 @@ def _commits(row: dict[str, Any]) -> str:
     return text
 
 
+def _job_commits(row: dict[str, Any]) -> str:
+    total = "n/a" if row["total_commits"] is None else str(row["total_commits"])
+    return f"{total} ({_commits(row)})"
+
+
+def tracked_job_lines(results: dict[str, Any]) -> list[str]:
+    """The PASS/FAIL lines of the tracked job."""
+    judged = results["tracked_job"]
+    out = []
+    for row in judged["rows"]:
+        out.append(
+            f"{row['commit_result']:5} tracked job {row['files']:>3} extracts: {_job_commits(row)} commits "
+            f"(target <= {row['commit_target']})"
+        )
+        out.append(
+            f"{row['time_result']:5} tracked job {row['files']:>3} extracts: {_s(row['median_s'])} s = "
+            f"{_x(row['ratio'])} one floor of {_s(row['floor_s'])} s (target <= {row['target_x']}x)"
+        )
+    totals = " vs ".join(f"{row['total_commits']} (N={row['files']})" for row in judged["rows"])
+    out.append(f"{judged['growth_result']:5} tracked job commits do not grow with N: {totals}")
+    return out
+
+
 def lines(results: dict[str, Any], small: str, large: str) -> list[str]:
     """The PASS/FAIL lines printed at the end of a run."""
     out = []
@@ -232,6 +326,8 @@ def lines(results: dict[str, Any], small: str, large: str) -> list[str]:
     for row in results["small_files_table"]:
         target = f"target <= {row['target_x']}x"
         out.append(f"{row['result']:5} small files {row['finder']:35} {_xc(row)} ({target})")
+    if "tracked_job" in results:
+        out += tracked_job_lines(results)
     summary = results["summary"]
     out.append(f"summary: {summary['PASS']} PASS, {summary['FAIL']} FAIL, {summary['ERROR']} ERROR")
     return out
@@ -309,6 +405,8 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
             + ", ".join(f"`{t}` {f['small_files']} -> {f['compacted']}" for t, f in files.items())
             + ".",
         ]
+    if "tracked_job" in results:
+        out += tracked_job_markdown(results["tracked_job"])
     floors = results["floors"]
     out += [
         "",
@@ -332,6 +430,34 @@ def markdown(results: dict[str, Any], small: str, large: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def tracked_job_markdown(judged: dict[str, Any]) -> list[str]:
+    """The tracked-job table of the results section."""
+    out = [
+        "",
+        f"### Tracked job on the `{judged['store']}` store (median seconds; ratio = job / one floor, "
+        "the median floor of the tables it changes)",
+        "",
+        "| job | commits (per table) | s | one floor s | ratio | time target | time "
+        "| commit target | commits |",
+        "|---|---|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for row in judged["rows"]:
+        cells = [
+            row["job"],
+            _job_commits(row),
+            _s(row["median_s"]),
+            _s(row["floor_s"]),
+            _x(row["ratio"]),
+            f"<= {row['target_x']}x",
+            row["time_result"],
+            f"<= {row['commit_target']}",
+            row["commit_result"],
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", f"Commits do not grow with N: **{judged['growth_result']}**."]
+    return out
+
+
 def update_readme(path: str, section: str) -> bool:
     """Replace the text between the results markers of the README; return whether it was found."""
     with open(path, encoding="utf-8") as handle:
@@ -345,4 +471,17 @@ def update_readme(path: str, section: str) -> bool:
     return True
 
 
-__all__ = ["GROWTH_TARGET", "SMALL_FILES_TARGET", "evaluate", "lines", "markdown", "update_readme"]
+__all__ = [
+    "GROWTH_TARGET",
+    "JOB_MAX_COMMITS",
+    "JOB_TIME_TARGET",
+    "SMALL_FILES_TARGET",
+    "evaluate",
+    "evaluate_tracked_job",
+    "lines",
+    "markdown",
+    "summarize_verdicts",
+    "tracked_job_lines",
+    "tracked_job_markdown",
+    "update_readme",
+]

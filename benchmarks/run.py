@@ -3,7 +3,9 @@
 In one run, on one local SparkSession, it builds two stores with a small and a large bulk-loaded
 history, measures every tracker call and finder on both (repetition by repetition, alternating
 the stores, each repetition beside a bare one-row MERGE floor per table), then writes hundreds of
-tracked runs call by call and compares the finders with a compacted twin of that store. It writes
+tracked runs call by call and compares the finders with a compacted twin of that store. Whole
+tracked jobs with a batch of 4 and of 100 extracts are measured on the small store (issue 18;
+``--tracked-job-only`` measures only them, on the small store, in a few minutes). It writes
 ``benchmarks/results/latest.json``, prints one PASS/FAIL line per target, and (full mode) rewrites
 the results section of ``benchmarks/README.md``. A failing measurement is reported and skipped.
 """
@@ -30,12 +32,21 @@ if str(REPO) not in sys.path:  # run as a script (make bench): make the reposito
 
 from benchmarks.history import HistorySize  # noqa: E402
 from benchmarks.probes import CPU  # noqa: E402
-from benchmarks.report import evaluate, lines, markdown, update_readme  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    evaluate,
+    evaluate_tracked_job,
+    lines,
+    markdown,
+    summarize_verdicts,
+    tracked_job_lines,
+    update_readme,
+)
 from benchmarks.scenario import FINDERS, StoreBench, Template, error_text, make_template  # noqa: E402
 from benchmarks.smallfiles import Writer, small_files, write_store  # noqa: E402
 from pt_spark.session import local_spark  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "latest.json"
+JOB_RESULTS = REPO / "benchmarks" / "results" / "tracked_job.json"
 README = REPO / "benchmarks" / "README.md"
 SMALL, LARGE, FILES = "small", "large", "files"
 
@@ -75,7 +86,9 @@ QUICK = Plan(
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller history, fewer repetitions (~11 min)")
-    parser.add_argument("--out", default=str(RESULTS), help=f"JSON results file (default {RESULTS})")
+    parser.add_argument(
+        "--out", help=f"JSON results file (default {RESULTS}; {JOB_RESULTS.name} with --tracked-job-only)"
+    )
     parser.add_argument("--reps", type=int, help="repetitions per measurement (default 5, quick 3)")
     parser.add_argument("--tracked-runs", type=int, help="call-by-call runs before the small-files test")
     parser.add_argument(
@@ -92,6 +105,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="rewrite the results section of benchmarks/README.md (default: in full mode only)",
     )
+    parser.add_argument(
+        "--tracked-job-only",
+        action="store_true",
+        help="measure only the tracked jobs (4 and 100 extracts) on the small store; no README rewrite",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores (prints where)")
     parser.add_argument(
         "--serial",
@@ -103,6 +121,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _plan(arguments: argparse.Namespace) -> Plan:
     plan = QUICK if arguments.quick else FULL
+    if arguments.tracked_job_only:
+        plan = replace(plan, mode=f"{plan.mode}, tracked job only", tracked_runs=0)
     if arguments.reps:
         plan = replace(plan, reps=arguments.reps)
     if arguments.tracked_runs is not None:
@@ -193,13 +213,17 @@ def _build(benches: list[StoreBench], clock: Clock) -> list[StoreBench]:
     return built
 
 
-def _warm_up_and_floors(benches: list[StoreBench], clock: Clock) -> None:
+def _warm_up_and_floors(benches: list[StoreBench], clock: Clock, jobs_only: bool = False) -> None:
     for bench in benches:
         clock.say(f"warm-up on '{bench.label}'")
-        bench.calls(record=False)
-        bench.finders(record=False)
+        if not jobs_only:
+            bench.calls(record=False)
+            bench.finders(record=False)
+        if bench.label == SMALL:
+            bench.tracked_jobs(record=False)
     tables = {table for bench in benches for m in bench.warmup.values() for table in m.tables}
-    tables |= set(FINDERS.values())
+    if not jobs_only:
+        tables |= set(FINDERS.values())
     for bench in benches:
         clock.say(f"floor tables on '{bench.label}': {', '.join(sorted(tables))}")
         bench.build_floors(sorted(tables))
@@ -207,13 +231,16 @@ def _warm_up_and_floors(benches: list[StoreBench], clock: Clock) -> None:
         bench.floor_samples.clear()
 
 
-def _measure(benches: list[StoreBench], plan: Plan, clock: Clock) -> None:
+def _measure(benches: list[StoreBench], plan: Plan, clock: Clock, jobs_only: bool = False) -> None:
     for rep in range(plan.reps):
         for bench in benches:
             clock.say(f"repetition {rep + 1}/{plan.reps} on '{bench.label}'")
             bench.measure_floors()
-            bench.calls()
-            bench.finders(rounds=plan.finder_rounds)
+            if not jobs_only:
+                bench.calls()
+                bench.finders(rounds=plan.finder_rounds)
+            if bench.label == SMALL:
+                bench.tracked_jobs()
 
 
 def _results(
@@ -277,6 +304,29 @@ def _small_files_phase(
     return figures, list(written.get("errors", [])) + figures.pop("errors", [])
 
 
+def _report(results: dict[str, Any], arguments: argparse.Namespace, clock: Clock) -> None:
+    """Judge the figures, write them as JSON and print the PASS/FAIL lines."""
+    if arguments.tracked_job_only:
+        verdicts = evaluate_tracked_job(results, SMALL)
+        results["summary"] = summarize_verdicts(
+            [verdicts["growth_result"]]
+            + [row[key] for row in verdicts["rows"] for key in ("commit_result", "time_result")]
+        )
+        summary = results["summary"]
+        text = [
+            *tracked_job_lines(results),
+            f"summary: {summary['PASS']} PASS, {summary['FAIL']} FAIL, {summary['ERROR']} ERROR",
+        ]
+    else:
+        evaluate(results, SMALL, LARGE)
+        text = lines(results, SMALL, LARGE)
+    out = Path(arguments.out or (JOB_RESULTS if arguments.tracked_job_only else RESULTS))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print("\n".join(text))
+    clock.say(f"results written to {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 when it ran (whatever the verdicts), 1 when it could not."""
     arguments = _arguments(argv)
@@ -292,19 +342,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bulk = _bulk_folder(root, plan.bulk_extracts)
         template = _template(spark, plan, root, bulk, clock)
+        jobs_only = bool(arguments.tracked_job_only)
         if plan.tracked_runs > 0 and not arguments.serial:
             clock.say(f"starting the small-files writer ({plan.tracked_runs} tracked runs, separate process)")
             writer = Writer(root, FILES, plan.small, bulk, plan.tracked_runs, template)
-        benches = [
-            StoreBench(spark, SMALL, root, plan.small, bulk, template),
-            StoreBench(spark, LARGE, root, plan.large, bulk, template),
-        ]
+        benches = [StoreBench(spark, SMALL, root, plan.small, bulk, template)]
+        if not jobs_only:
+            benches.append(StoreBench(spark, LARGE, root, plan.large, bulk, template))
         built = _build(benches, clock)
         if not built:
             clock.say("no store could be built; see the errors above")
             return 1
-        _warm_up_and_floors(built, clock)
-        _measure(built, plan, clock)
+        _warm_up_and_floors(built, clock, jobs_only)
+        _measure(built, plan, clock, jobs_only)
         small_figures: dict[str, Any] | None = None
         small_errors: list[dict[str, str]] = []
         if plan.tracked_runs > 0:
@@ -321,12 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
     machine["load_end"] = _load()
     results["meta"].update(date=date, machine=machine, wall_s=round(clock.elapsed, 1))
-    evaluate(results, SMALL, LARGE)
-    out = Path(arguments.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    print("\n".join(lines(results, SMALL, LARGE)))
-    clock.say(f"results written to {out}")
+    _report(results, arguments, clock)
     write_readme = arguments.readme if arguments.readme is not None else plan.mode == "full"
     if write_readme:
         if update_readme(str(README), markdown(results, SMALL, LARGE)):

@@ -5,7 +5,8 @@ history sizes share (look-ups, history processes and locations) and the register
 process (sources, targets, attributes, contacts, filters) with the batch of extracts for the bulk
 call. A ``StoreBench`` copies it, bulk-loads the runs and extracts of its history size, and
 keeps floor tables for every table the calls change. ``calls`` runs one run's life cycle (start,
-dates, count, error, extract, statuses, completion, a new process) and ``finders`` every finder,
+dates, count, error, extract, statuses, completion, a new process), ``tracked_jobs`` whole jobs
+with a batch of extracts, and ``finders`` every finder,
 each through ``measure``: timed, with the Delta commits it made.
 """
 
@@ -70,6 +71,17 @@ CHANGE_CALLS: dict[str, float] = {
     "change_extract_status": 1.5,
     "bulk_change_extract_status": 3.0,
 }
+#: Batch sizes of the tracked job (issue 18): a whole job's commits must not grow with them.
+JOB_SIZES = (4, 100)
+#: Where the tracked job registers its files (the warm-up job creates the location).
+JOB_PATH = "/bench/job"
+
+
+def job_name(files: int) -> str:
+    """The measurement name of the tracked job with ``files`` extracts."""
+    return f"tracked job, {files} extracts"
+
+
 #: Finder name -> the main table it reads (its time is shown against that table's floor).
 FINDERS: dict[str, str] = {
     "find_extracts_by_filename": "extract_tracking",
@@ -404,6 +416,38 @@ class StoreBench:
             record,
         )
 
+    def tracked_jobs(self, record: bool = True) -> None:
+        """One realistic tracked job per size of ``JOB_SIZES``, each measured as a whole."""
+        for files in JOB_SIZES:
+            self.finish_open_run()
+            self._tag += 1
+            tag = f"{'r' if record else 'w'}{self._tag:03d}"
+            self.measure(job_name(files), lambda files=files, tag=tag: self._job(files, tag), record)  # type: ignore[misc]
+
+    def _job(self, files: int, tag: str) -> int:
+        """Start, dates, count, ``files`` extracts registered with their write audits and moved
+        ready -> loading -> loaded, complete; return the number of extracts."""
+        run = self.tracker()
+        self.run = run
+        low = datetime(2024, 1, 1) + timedelta(days=self._tag)
+        high = low + timedelta(hours=5)
+        run.set_process_run_low_high_dates(low, high)
+        run.set_process_run_record_count(1000 * files)
+        rows = [
+            {
+                "filename": f"job_{tag}_{index:03d}.csv",
+                "write_low_date": low,
+                "write_high_date": high,
+                "write_record_count": 1000,
+            }
+            for index in range(files)
+        ]
+        ids = run.register_extracts(rows, location_path=JOB_PATH, status="ready")
+        run.bulk_change_extract_status(ids, "loading")
+        run.bulk_change_extract_status(ids, "loaded")
+        run.change_run_status("completed")
+        return len(ids)
+
     def finders(self, record: bool = True, rounds: int = 1) -> None:
         """Every finder (collected), ``rounds`` times in turn, measured like the calls."""
         if self.run is None:
@@ -419,8 +463,10 @@ __all__ = [
     "BENCH_PROCESS",
     "CHANGE_CALLS",
     "FINDERS",
+    "JOB_SIZES",
     "Measurement",
     "StoreBench",
     "error_text",
     "finder_calls",
+    "job_name",
 ]

@@ -36,7 +36,6 @@ from pyspark.sql import functions as F
 from pt_spark import admin
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import ProcessRunFailed, ProcessRunRefused, ProcessTrackerError
-from pt_spark.extracts import ExtractTracker
 from pt_spark.store import setup
 from pt_spark.tracker import ProcessTracker
 
@@ -253,15 +252,21 @@ def failing_on_error(run: ProcessTracker) -> Iterator[ProcessTracker]:
 
 
 def register_extracts(run: ProcessTracker, folder: Path, audits: Mapping[str, FileAudit]) -> list[int]:
-    """Register every file of ``folder`` as a ``ready`` extract with its write dates and count."""
-    run.register_extracts_by_location(str(folder))
-    extracts = run.find_extracts_by_location(location_path=str(folder)).collect()
-    for row in extracts:
-        audit = audits[row["extract_filename"]]
-        extract = ExtractTracker(run, extract_id=row["extract_id"])
-        extract.set_extract_low_high_dates(audit.low, audit.high, audit_type="write")
-        extract.set_extract_record_count(audit.rows, audit_type="write")
-    return [int(row["extract_id"]) for row in extracts]
+    """Register every file of ``folder`` as a ``ready`` extract with its size, write dates and count.
+
+    One batch call: one MERGE per table, whatever the number of files.
+    """
+    rows = [
+        {
+            "filename": name,
+            "file_size": (folder / name).stat().st_size,
+            "write_low_date": audit.low,
+            "write_high_date": audit.high,
+            "write_record_count": audit.rows,
+        }
+        for name, audit in sorted(audits.items())
+    ]
+    return run.register_extracts(rows, location_path=str(folder), status="ready")
 
 
 def run_extract(spark: SparkSession, config: TrackerConfig, folder: Path, say: Progress) -> ProcessTracker:

@@ -1,7 +1,10 @@
 """Read-only extract queries: the finders, and the look-ups the extract writers validate with.
 
-Finders return lazy DataFrames; the only eager work is one small job that checks the arguments
-(an unknown status or process is an error, not an empty result). Nothing here writes, caches or
+Finders return lazy DataFrames pinned to the table versions they read (``Store.pinned``): after
+``run.bulk_change_extract_status(found, "loading")`` the DataFrame ``found`` still holds the rows it
+found, rather than re-running over the changed table and coming back empty. Their eager work is
+one small job that checks the arguments (an unknown status or process is an error, not an empty
+result) and one short ``DESCRIBE HISTORY`` per table read. Nothing here writes, caches or
 registers anything. Filenames match as a literal substring (``Column.contains``), so ``_`` and
 ``%`` have no wildcard meaning.
 """
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
+from pt_spark.paths import normalize_path, path_spellings
 from pt_spark.validation import clean_name, optional_name
 
 if TYPE_CHECKING:
@@ -110,14 +114,14 @@ def compression_frame(store: Store, names: Iterable[str]) -> DataFrame:
 
 
 def extract_frame(store: Store, filenames: Iterable[str], location_path: str) -> DataFrame:
-    """Probe frame of the extracts ``filenames`` at ``location_path``.
+    """Probe frame of the extracts ``filenames`` at ``location_path`` (in any of its spellings).
 
     Columns: ``id`` (extract id), ``key`` (filename), ``info`` (status name), ``status_id``.
     """
     extracts = store.read("extract_tracking").where(F.col("extract_filename").isin(sorted(set(filenames))))
     at = (
         store.read("location_lkup")
-        .where(F.col("location_path") == F.lit(location_path))
+        .where(F.col("location_path").isin(path_spellings(normalize_path(location_path))))
         .select("location_id")
     )
     found = extracts.join(at, F.col("extract_location_id") == F.col("location_id")).join(
@@ -135,13 +139,17 @@ def _status_name(status: Any) -> str:
     return clean_name(status, "status")
 
 
-def _extracts(store: Store) -> DataFrame:
-    """Every extract with its location and status names (lazy)."""
-    extracts = store.read("extract_tracking")
-    locations = store.read("location_lkup").select(
+#: The tables ``_extracts`` joins.
+_EXTRACT_TABLES = ("extract_tracking", "location_lkup", "extract_status_lkup")
+
+
+def _extracts(tables: Mapping[str, DataFrame]) -> DataFrame:
+    """Every extract with its location and status names (lazy), from ``Store.pinned`` tables."""
+    extracts = tables["extract_tracking"]
+    locations = tables["location_lkup"].select(
         "location_id", "location_name", "location_path", "location_bucket_name"
     )
-    statuses = store.read("extract_status_lkup")
+    statuses = tables["extract_status_lkup"]
     path = F.col("location_path")
     full = F.when(
         path.endswith("/") | path.endswith("\\"), F.concat(path, F.col("extract_filename"))
@@ -160,6 +168,11 @@ def _extracts(store: Store) -> DataFrame:
     ]
     rest = [c for c in extracts.columns if c not in first] + ["location_id", "location_bucket_name"]
     return joined.withColumn("full_filename", full).select(*first, *rest)
+
+
+def _at_path(path: str) -> Column:
+    """The condition "``location_path`` is ``path``", in any spelling of it."""
+    return F.col("location_path").isin(path_spellings(normalize_path(path) or path))
 
 
 def _in_status(frame: DataFrame, status_id: int) -> DataFrame:
@@ -181,6 +194,10 @@ def find_extracts_by_filename(store: Store, filename: Any, status: Any = "ready"
         filename: Text to look for anywhere in the filename (no wildcards: ``_`` is ``_``).
         status: Extract status to keep (default ``ready``).
 
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
+
     Raises:
         InvalidInput: empty filename or unknown status.
 
@@ -189,7 +206,10 @@ def find_extracts_by_filename(store: Store, filename: Any, status: Any = "ready"
     """
     text = clean_name(filename, "filename")
     status_id = _check_status(store, status)
-    return _in_status(_extracts(store).where(F.col("extract_filename").contains(F.lit(text))), status_id)
+    return _in_status(
+        _extracts(store.pinned(*_EXTRACT_TABLES)).where(F.col("extract_filename").contains(F.lit(text))),
+        status_id,
+    )
 
 
 def find_extracts_by_location(
@@ -203,10 +223,15 @@ def find_extracts_by_location(
 
     Args:
         store: The tracking store.
-        location: A location name or path (either matches).
+        location: A location name or path (either matches; a path in any spelling).
         location_name: The exact location name.
-        location_path: The exact location path, as registered.
+        location_path: The location path, in any spelling of it: ``/data/in/``, ``/data/in``
+            and ``file:/data/in`` find the same location (``locations.normalize_path``).
         status: Extract status to keep (default ``ready``).
+
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
 
     Raises:
         InvalidInput: none of ``location``, ``location_name``, ``location_path``; unknown status.
@@ -220,15 +245,15 @@ def find_extracts_by_location(
         raise InvalidInput("find_extracts_by_location needs location, location_name or location_path")
     conditions = []
     if given["location"] is not None:
-        value = F.lit(given["location"])
-        conditions.append((F.col("location_name") == value) | (F.col("location_path") == value))
+        at_path = _at_path(given["location"])
+        conditions.append((F.col("location_name") == F.lit(given["location"])) | at_path)
     if given["location_name"] is not None:
         conditions.append(F.col("location_name") == F.lit(given["location_name"]))
     if given["location_path"] is not None:
-        conditions.append(F.col("location_path") == F.lit(given["location_path"]))
+        conditions.append(_at_path(given["location_path"]))
     status_id = _check_status(store, status)
     where = reduce(lambda a, b: a & b, conditions)
-    return _in_status(_extracts(store).where(where), status_id)
+    return _in_status(_extracts(store.pinned(*_EXTRACT_TABLES)).where(where), status_id)
 
 
 def find_extracts_by_process(store: Store, extract_process_name: Any, status: Any = "ready") -> DataFrame:
@@ -238,6 +263,10 @@ def find_extracts_by_process(store: Store, extract_process_name: Any, status: An
         store: The tracking store.
         extract_process_name: Name of the process whose runs registered or used the extracts.
         status: Extract status to keep (default ``ready``).
+
+    Returns:
+        A DataFrame pinned to the table versions read now: it keeps these rows after the
+        extracts change status (e.g. by ``bulk_change_extract_status``).
 
     Raises:
         InvalidInput: empty name or unknown status.
@@ -256,9 +285,10 @@ def find_extracts_by_process(store: Store, extract_process_name: Any, status: An
     if not found["process"]:
         raise NotFound(f"Process {process_name!r} not found")
     process_id = int(found["process"][0]["id"])
-    runs = store.read("process_tracking").where(F.col("process_id") == F.lit(process_id))
-    linked = store.read("extract_process_tracking").join(runs, "process_tracking_id", "left_semi")
-    extracts = _extracts(store).join(
+    tables = store.pinned(*_EXTRACT_TABLES, "process_tracking", "extract_process_tracking")
+    runs = tables["process_tracking"].where(F.col("process_id") == F.lit(process_id))
+    linked = tables["extract_process_tracking"].join(runs, "process_tracking_id", "left_semi")
+    extracts = _extracts(tables).join(
         linked.select(F.col("extract_tracking_id").alias("extract_id")), "extract_id", "left_semi"
     )
     return _in_status(extracts, status_id)

@@ -52,7 +52,7 @@ _NEW_STATUS = "initializing"
 
 
 @dataclass(frozen=True)
-class _Request:
+class RegistrationRequest:
     """A validated registration request (nothing read or written yet)."""
 
     filename: str
@@ -66,7 +66,7 @@ class _Request:
     file_size: int | None
 
 
-def _split_location(
+def split_location(
     filename: Any, location: Any, location_name: Any, location_path: Any
 ) -> tuple[str, str, Any]:
     """Return (filename, folder path, location name) from the several ways of giving them."""
@@ -102,15 +102,22 @@ def _folder_argument(location: Any) -> str:
     return "location_path" if location is None or hasattr(location, "location_path") else "location"
 
 
-def _request(
+def registration_request(
     filename: Any, location: Any, location_name: Any, location_path: Any, **options: Any
-) -> _Request:
-    name, folder, loc_name = _split_location(filename, location, location_name, location_path)
+) -> RegistrationRequest:
+    """Validate one extract's registration arguments; nothing is read or written.
+
+    ``options`` holds ``status``, ``filetype``, ``compression_type`` and ``file_size``.
+
+    Raises:
+        InvalidInput: a bad name, path or size, naming the argument.
+    """
+    name, folder, loc_name = split_location(filename, location, location_name, location_path)
     if name.endswith(("/", "\\")):
         raise InvalidInput(f"filename: {name!r} names a folder, not a file")
     code, derived_compression = derive_types(name)
     filetype = optional_name(options["filetype"], "filetype")
-    return _Request(
+    return RegistrationRequest(
         filename=name,
         location=parse_location_path(folder, _folder_argument(location)),
         location_name=optional_name(loc_name, "location_name"),
@@ -123,7 +130,7 @@ def _request(
     )
 
 
-def _lookups(store: Store, request: _Request) -> dict[str, Any]:
+def _lookups(store: Store, request: RegistrationRequest) -> dict[str, Any]:
     """Read every look-up of a registration in one job and validate the named ones."""
     status = request.status or _NEW_STATUS
     codes = [code for code in (request.filetype or request.filetype_code,) if code]
@@ -201,7 +208,7 @@ class ExtractTracker:
                 )
             self._attach(positive_id(extract_id, "extract_id"))
         else:
-            request = _request(
+            request = registration_request(
                 filename,
                 location,
                 location_name,
@@ -223,7 +230,7 @@ class ExtractTracker:
 
     # --- registration -----------------------------------------------------------------------
 
-    def _register(self, request: _Request) -> None:
+    def _register(self, request: RegistrationRequest) -> None:
         found = _lookups(self._store, request)
         self.filename = request.filename
         self.location = resolve_location(self._store, request.location, request.location_name, found)
@@ -244,7 +251,7 @@ class ExtractTracker:
             log.debug("extract %s already registered; its status stays %s", self.extract_id, self.status)
         self._link(status_id, lineage=True, created=bool(created))
 
-    def _insert(self, request: _Request, found: Mapping[str, Any]) -> int | None:
+    def _insert(self, request: RegistrationRequest, found: Mapping[str, Any]) -> int | None:
         """Insert the extract (one commit); return its id, or None when a racing run created it."""
         row = {
             "extract_filename": request.filename,
@@ -409,4 +416,4 @@ class ExtractTracker:
         )
 
 
-__all__ = ["ExtractTracker"]
+__all__ = ["ExtractTracker", "RegistrationRequest", "registration_request", "split_location"]

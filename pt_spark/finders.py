@@ -1,11 +1,13 @@
 """Read-only finders over the process side of the store; each returns a lazy DataFrame.
 
-Finders never write, cache or change anything: calling one twice returns the same rows.
+Finders never write, cache or change anything. Each DataFrame is pinned to the versions of the
+tables it reads at the call (``Store.pinned``, one short ``DESCRIBE HISTORY`` per table): later
+changes to the store do not change what it returns. Call the finder again for the current rows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from pyspark.sql import functions as F
 
@@ -19,22 +21,24 @@ if TYPE_CHECKING:
     from pt_spark.store.store import Store
 
 
-def _for_process(store: Store, table: str, process_id: int) -> DataFrame:
-    return store.read(table).where(F.col("process_id") == F.lit(process_id))
+def _for_process(tables: Mapping[str, DataFrame], table: str, process_id: int) -> DataFrame:
+    return tables[table].where(F.col("process_id") == F.lit(process_id))
 
 
 def process_links(store: Store, process_id: int) -> dict[str, list[Entity]]:
     """Return the process's sources, targets, source objects and dataset types as entities."""
+    links = ("process_source", "process_target", "process_source_object", "process_dataset_type")
+    frames = {table: store.read(table) for table in links}  # collected at once: no need to pin
     sources = store.read("source_lkup")
     found = {
-        "sources": _for_process(store, "process_source", process_id).join(sources, "source_id"),
-        "targets": _for_process(store, "process_target", process_id)
+        "sources": _for_process(frames, "process_source", process_id).join(sources, "source_id"),
+        "targets": _for_process(frames, "process_target", process_id)
         .withColumnRenamed("target_source_id", "source_id")
         .join(sources, "source_id"),
-        "source_objects": _for_process(store, "process_source_object", process_id).join(
+        "source_objects": _for_process(frames, "process_source_object", process_id).join(
             store.read("source_object_lkup"), "source_object_id"
         ),
-        "dataset_types": _for_process(store, "process_dataset_type", process_id).join(
+        "dataset_types": _for_process(frames, "process_dataset_type", process_id).join(
             store.read("dataset_type_lkup"), "dataset_type_id"
         ),
     }
@@ -58,17 +62,18 @@ def find_process_contacts(store: Store, process_id: int) -> DataFrame:
         InvalidInput: ``process_id`` is not a positive whole number.
     """
     process_id = positive_id(process_id, "process_id")
-    contacts = store.read("contact_lkup")
+    tables = store.pinned("process_source", "source_contact", "contact_lkup", "process_contact")
+    contacts = tables["contact_lkup"]
     source_contacts = (
-        _for_process(store, "process_source", process_id)
-        .join(store.read("source_contact"), "source_id")
+        _for_process(tables, "process_source", process_id)
+        .join(tables["source_contact"], "source_id")
         .join(contacts, "contact_id")
         .select(
             "contact_name", "contact_email", F.lit("source").alias("contact_type"), F.lit(0).alias("rank")
         )
     )
     process_contacts = (
-        _for_process(store, "process_contact", process_id)
+        _for_process(tables, "process_contact", process_id)
         .join(contacts, "contact_id")
         .select(
             "contact_name", "contact_email", F.lit("process").alias("contact_type"), F.lit(1).alias("rank")
@@ -79,6 +84,8 @@ def find_process_contacts(store: Store, process_id: int) -> DataFrame:
     )
 
 
+#: The tables that name an attribute: attribute, its object, its source.
+_ATTRIBUTE_TABLES = ("source_object_attribute_lkup", "source_object_lkup", "source_lkup")
 _ATTRIBUTE_LINKS = {
     "source": ("process_source_object_attribute", "source_object_attribute_id"),
     "target": ("process_target_object_attribute", "target_object_attribute_id"),
@@ -93,13 +100,14 @@ def find_process_attributes(store: Store, process_id: int, side: str) -> DataFra
     """
     process_id = positive_id(process_id, "process_id")
     link_table, link_column = _ATTRIBUTE_LINKS[side]
+    tables = store.pinned(link_table, *_ATTRIBUTE_TABLES, "source_type_lkup")
     rows = (
-        _for_process(store, link_table, process_id)
+        _for_process(tables, link_table, process_id)
         .withColumnRenamed(link_column, "source_object_attribute_id")
-        .join(store.read("source_object_attribute_lkup"), "source_object_attribute_id")
-        .join(store.read("source_object_lkup"), "source_object_id")
-        .join(store.read("source_lkup"), "source_id")
-        .join(store.read("source_type_lkup"), "source_type_id")
+        .join(tables["source_object_attribute_lkup"], "source_object_attribute_id")
+        .join(tables["source_object_lkup"], "source_object_id")
+        .join(tables["source_lkup"], "source_id")
+        .join(tables["source_type_lkup"], "source_type_id")
     )
     names = [f"{side}_name", f"{side}_object_name", f"{side}_object_attribute_name"]
     return rows.select(
@@ -125,12 +133,14 @@ def _process_id(store: Store, process: Any) -> int:
 
 def find_process_filters(store: Store, process: Any) -> DataFrame:
     """Return the process's filters with their source, object and attribute names."""
+    process_id = _process_id(store, process)
+    tables = store.pinned("process_filter", *_ATTRIBUTE_TABLES, "filter_type_lkup")
     return (
-        _for_process(store, "process_filter", _process_id(store, process))
-        .join(store.read("source_object_attribute_lkup"), "source_object_attribute_id")
-        .join(store.read("source_object_lkup"), "source_object_id")
-        .join(store.read("source_lkup"), "source_id")
-        .join(store.read("filter_type_lkup"), "filter_type_id")
+        _for_process(tables, "process_filter", process_id)
+        .join(tables["source_object_attribute_lkup"], "source_object_attribute_id")
+        .join(tables["source_object_lkup"], "source_object_id")
+        .join(tables["source_lkup"], "source_id")
+        .join(tables["filter_type_lkup"], "filter_type_id")
         .select(
             "source_name",
             "source_object_name",
@@ -146,8 +156,9 @@ def find_process_filters(store: Store, process: Any) -> DataFrame:
 def find_process_by_schedule_frequency(store: Store, frequency: Any) -> DataFrame:
     """Return the processes scheduled at ``frequency`` (e.g. 'daily'), by name."""
     name = clean_name(frequency, "frequency")
-    frequencies = store.read("schedule_frequency_lkup").where(F.col("schedule_frequency_name") == F.lit(name))
-    return store.read("process").join(frequencies, "schedule_frequency_id").orderBy("process_name")
+    tables = store.pinned("schedule_frequency_lkup", "process")
+    frequencies = tables["schedule_frequency_lkup"].where(F.col("schedule_frequency_name") == F.lit(name))
+    return tables["process"].join(frequencies, "schedule_frequency_id").orderBy("process_name")
 
 
 __all__ = [

@@ -2,10 +2,16 @@
 
 Locations are the folders (local or any Hadoop-compatible URI) that hold extract files.
 
-A location is identified by its path, stored exactly as given (after dropping a trailing file
-name). Its type comes from the URI scheme (``LOCATION_TYPE_BY_SCHEME``), never from a substring;
-``s3``, ``gs``, ``abfss`` and ``wasbs`` paths also record their bucket (container) name. When no
-name is given one is derived: ``local - <last folder>`` or ``<type> <bucket> - <last folder>``
+A location is identified by its path, stored in one spelling (``normalize_path``, after dropping a
+trailing file name): no trailing separator, no repeated slashes, and local paths without a
+``file:`` prefix, so ``/data/in/``, ``/data/in``, ``file:/data/in`` and ``file:///data//in/`` are one
+location stored as ``/data/in``; ``s3://bucket/dir/`` is ``s3://bucket/dir``. Look-ups by path
+normalise the same way, and also match the other spellings an older pt_spark stored verbatim
+(``path_spellings``).
+
+A location's type comes from the URI scheme (``LOCATION_TYPE_BY_SCHEME``), never from a
+substring; ``s3``, ``gs``, ``abfss`` and ``wasbs`` paths also record their bucket (container)
+name. When no name is given one is derived: ``local - <last folder>`` or ``<type> <bucket> - <last folder>``
 (``s3 my-bucket - raw``), with `` - N`` appended when that name already belongs to another path.
 
 File names give the file type (by extension: ``csv``, ``parquet``, ...) and compression
@@ -27,6 +33,7 @@ from pyspark.sql import functions as F
 from pt_spark.entities import Entity
 from pt_spark.errors import InvalidInput
 from pt_spark.extract_finders import probe, probe_frame
+from pt_spark.paths import normalize_path, path_spellings, scheme_of, split_authority
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
 from pt_spark.store.reads import create_missing
 from pt_spark.store.writes import from_source, merge_update
@@ -39,8 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: ``scheme:`` at the start of a URI; two letters at least, so ``C:\data`` stays a local path.
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
 #: A last path segment that looks like a file name: ``name.ext`` with an extension starting with
 #: a letter, so ``v1.2`` stays a folder. End a path with ``/`` to force a folder.
 _FILE_NAME = re.compile(r"^[^.].*\.[A-Za-z][A-Za-z0-9]{0,9}$")
@@ -130,12 +135,6 @@ class LocationPath:
         return f"{prefix} - {self.last_folder}"
 
 
-def scheme_of(path: str) -> str:
-    """Return the lower-case URI scheme of ``path`` (``''`` for a plain local path)."""
-    match = _SCHEME.match(path)
-    return match.group(1).lower() if match else ""
-
-
 def location_type_of(path: str) -> str:
     """Return the location type name for ``path``'s URI scheme.
 
@@ -147,16 +146,6 @@ def location_type_of(path: str) -> str:
         known = ", ".join(sorted(s for s in LOCATION_TYPE_BY_SCHEME if s))
         raise InvalidInput(f"location_path: unsupported URI scheme {scheme!r} in {path!r} (known: {known})")
     return LOCATION_TYPE_BY_SCHEME[scheme]
-
-
-def split_authority(path: str) -> tuple[str, str]:
-    """Split ``scheme://authority/rest`` into (authority, rest); plain paths have no authority."""
-    scheme = scheme_of(path)
-    rest = path[len(scheme) + 1 :] if scheme else path
-    if scheme and rest.startswith("//"):
-        authority, _, tail = rest[2:].partition("/")
-        return authority, tail
-    return "", rest
 
 
 def path_segments(text: str) -> list[str]:
@@ -197,6 +186,7 @@ def parse_location_path(value: Any, argument: str = "location_path", folder: boo
     path = clean_name(value, argument)
     if not folder:
         path, _ = split_file_name(path)
+    path = normalize_path(path) or path  # a bare "file:" stays as given (and is refused below)
     location_type = location_type_of(path)
     authority, rest = split_authority(path)
     bucket = None
@@ -222,7 +212,8 @@ def location_frames(store: Store, parsed: LocationPath, name: str | None = None)
     """
     base = name or parsed.derived_name
     locations = store.read("location_lkup").where(
-        (F.col("location_path") == F.lit(parsed.path)) | F.col("location_name").startswith(F.lit(base))
+        F.col("location_path").isin(path_spellings(parsed.path))
+        | F.col("location_name").startswith(F.lit(base))
     )
     location = locations.select(
         F.col("location_id").alias("id"),
@@ -262,6 +253,13 @@ def _entity(row: Row | Mapping[str, Any], parsed: LocationPath, type_id: Any) ->
     )
 
 
+def _at_path(rows: Sequence[Row], path: str) -> Any:
+    """Return the probed location row at ``path`` (its stored spelling first), else None."""
+    spellings = path_spellings(path)
+    at_path = sorted((r for r in rows if r["key"] in spellings), key=lambda r: spellings.index(r["key"]))
+    return at_path[0] if at_path else None
+
+
 def resolve_location(
     store: Store,
     parsed: LocationPath,
@@ -284,7 +282,7 @@ def resolve_location(
         InvalidInput: the given name already belongs to another path.
     """
     type_id = probed["location_type"][0]["id"] if probed["location_type"] else None
-    at_path = next((r for r in probed["location"] if r["key"] == parsed.path), None)
+    at_path = _at_path(probed["location"], parsed.path)
     if at_path is not None:
         return _entity(at_path, parsed, type_id)
     taken = {r["info"] for r in probed["location"]}
@@ -302,7 +300,7 @@ def resolve_location(
     created = create_missing(store, "location_lkup", [row])
     if (parsed.path,) not in created.won:  # a racing run created it first: take its row
         probed = probe(location_frames(store, parsed, row["location_name"]))
-        return _entity(next(r for r in probed["location"] if r["key"] == parsed.path), parsed, type_id)
+        return _entity(_at_path(probed["location"], parsed.path), parsed, type_id)
     log.info("registered location %r at %s", row["location_name"], parsed.path)
     mine = {"id": created.ids[(parsed.path,)], "key": parsed.path, "info": row["location_name"]}
     return _entity(
@@ -341,9 +339,11 @@ __all__ = [
     "join_path",
     "location_frames",
     "location_type_of",
+    "normalize_path",
     "parse_file_size",
     "parse_location_path",
     "path_segments",
+    "path_spellings",
     "resolve_location",
     "scheme_of",
     "set_file_count",

@@ -5,8 +5,14 @@ Tables with ``delta.autoOptimize.autoCompact`` compact themselves; ``maintain`` 
 table on demand (e.g. from a nightly job or ``pt-spark maintain``) so reads stay as fast as on a
 freshly written table, then removes the files no snapshot inside the retention window needs.
 
-Only SQL statements are used (``OPTIMIZE``, ``VACUUM ... RETAIN n HOURS``, ``DESCRIBE DETAIL``), so
-it also runs over Spark Connect; the only value in the SQL text is the validated retention.
+Only SQL statements and DataFrame reads are used (``OPTIMIZE``, ``VACUUM ... RETAIN n HOURS``,
+``DESCRIBE DETAIL``, a listing of the table folder), so it also runs over Spark Connect; the only
+value in the SQL text is the validated retention.
+
+Delta's VACUUM prints "Deleted N files and directories in a total of M directories." to the
+driver's stdout with a plain ``println`` (no logger, no setting turns it off). ``maintain`` therefore
+skips the VACUUM of a table that has no file VACUUM could delete (``_vacuum_has_work``): on a
+tidy store ``pt-spark maintain`` prints nothing of Delta's, where it printed that line 46 times.
 
 Example:
     >>> from pt_spark.maintenance import maintain
@@ -20,9 +26,13 @@ import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable
+from urllib.parse import unquote
+
+from pyspark.sql import functions as F
 
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import InvalidInput
+from pt_spark.extract_batch import literal_path
 from pt_spark.store.schema import SPECS, TABLES
 from pt_spark.store.store import Store, store_for
 
@@ -80,9 +90,43 @@ def _tables(tables: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _file_count(store: Store, table: str) -> int:
-    row = store.spark.sql(f"DESCRIBE DETAIL {store.qualified(table)}").select("numFiles").first()
-    return int(row[0] or 0) if row is not None else 0
+def _detail(store: Store, table: str) -> tuple[int, str | None]:
+    """Return ``table``'s number of data files and its folder (``DESCRIBE DETAIL``)."""
+    row = store.spark.sql(f"DESCRIBE DETAIL {store.qualified(table)}").select("numFiles", "location").first()
+    if row is None:
+        return 0, None
+    return int(row[0] or 0), row[1]
+
+
+def _file_name(path: str) -> str:
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _vacuum_has_work(store: Store, table: str, location: str | None, retention: float) -> bool:
+    """Return False when VACUUM could delete no data file of ``table``; True when it might.
+
+    VACUUM deletes only files older than the retention that the current snapshot does not use.
+    The table folder is listed (file names and times, no contents; hidden ``_delta_log`` left
+    out) and its old files compared, by name, with the snapshot's files (``inputFiles``, read
+    from the Delta log). Any doubt (no folder, a failed listing) answers True: VACUUM runs.
+    """
+    if not location:
+        return True
+    age = F.unix_timestamp(F.current_timestamp()) - F.unix_timestamp("modificationTime")
+    try:
+        listed = (
+            store.spark.read.format("binaryFile")
+            .option("recursiveFileLookup", "true")
+            .load(literal_path(location))
+            .where(age > F.lit(retention * 3600))
+            .select("path")
+            .collect()
+        )
+        live = {_file_name(path) for path in store.spark.table(store.qualified(table)).inputFiles()}
+    except Exception as error:  # e.g. a folder the listing cannot read: let VACUUM decide
+        log.debug("could not list %s before VACUUM (%s); vacuuming it", table, error)
+        return True
+    return any(_file_name(row["path"]) not in live for row in listed)
 
 
 def _compact(store: Store, table: str) -> dict[str, int]:
@@ -100,14 +144,16 @@ def _compact(store: Store, table: str) -> dict[str, int]:
 
 
 def _maintain_table(store: Store, table: str, retention: float | None) -> TableReport:
-    before = _file_count(store, table)
+    before, location = _detail(store, table)
     report: TableReport = {"files_before": before, "files_added": 0, "files_removed": 0}
     if before > 1:
         report.update(_compact(store, table))
     report["files_after"] = before - report["files_removed"] + report["files_added"]
-    if retention is not None:
+    report["vacuum_ran"] = False
+    if retention is not None and _vacuum_has_work(store, table, location, retention):
         vacuum = f"VACUUM {store.qualified(table)} RETAIN {float(retention)!r} HOURS"
         store.retry(lambda: store.spark.sql(vacuum).collect(), f"vacuum {table}")
+        report["vacuum_ran"] = True
     report["vacuumed"] = retention is not None
     log.debug("maintained %s: %s", table, report)
     return report
@@ -136,7 +182,8 @@ def maintain(
 
     Returns:
         Per table: ``files_before``, ``files_after``, ``files_added``, ``files_removed`` (data
-        files, from the OPTIMIZE metrics) and ``vacuumed``.
+        files, from the OPTIMIZE metrics), ``vacuumed`` (no file older than the retention is left
+        unused) and ``vacuum_ran`` (False when VACUUM was skipped: it had nothing to delete).
 
     Raises:
         InvalidInput: a retention below 168 hours, or an unknown table name.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from pt_spark import extract_batch, extract_finders, finders, run_changes
+from pt_spark import extract_batch, extract_finders, extract_rows, finders, run_changes
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound, ProcessOnHold, ProcessRunFailed, SessionError
@@ -402,6 +402,44 @@ class ProcessTracker:
     def bulk_change_extract_status(self, extracts: Any, extract_status: str) -> None:
         """Move many extracts (finder DataFrame, ExtractTrackers or ids) to a status, one MERGE per table."""
         extract_batch.bulk_change_extract_status(self, extracts, extract_status)
+
+    def register_extracts(
+        self, extracts: Any, location_path: str | None = None, status: str = "ready"
+    ) -> list[int]:
+        """Register many files with their audit values in one call; return their ids in row order.
+
+        ``extracts`` is a list of dicts or a DataFrame, one row per file, with ``filename``,
+        ``location_path`` (default: this call's ``location_path``), and optionally
+        ``location_name``, ``status`` (default: this call's ``status``), ``filetype``,
+        ``compression_type``, ``file_size``, ``write_low_date``, ``write_high_date``,
+        ``write_record_count``, ``load_low_date``, ``load_high_date``, ``load_record_count``.
+        The whole batch is validated first (a bad row raises ``InvalidInput`` naming it, and
+        nothing is written), then written as one MERGE per table whatever its size. See
+        ``pt_spark.extract_rows.register_extracts``.
+
+        Example:
+            >>> ids = run.register_extracts(
+            ...     [{"filename": "teams.csv", "write_record_count": 2_000, "write_low_date": "2024-01-01"}],
+            ...     location_path="s3://raw/lahman/",
+            ... )  # doctest: +SKIP
+        """
+        return extract_rows.register_extracts(self, extracts, location_path, status)
+
+    def set_extract_audits(self, extracts: Any) -> list[int]:
+        """Set audit values of many extracts in one MERGE; return their ids in row order.
+
+        Each row (a dict, or a DataFrame row) names an extract by ``extract_id`` or by
+        ``filename`` + ``location_path``, and gives any of ``write_low_date``,
+        ``write_high_date``, ``write_record_count``, ``load_low_date``, ``load_high_date``,
+        ``load_record_count``, ``file_size``. Dates widen (min of lows, max of highs), counts are
+        replaced, as in the one-file calls. A bad row raises ``InvalidInput`` (an unknown extract
+        ``NotFound``) naming it, and nothing is written. See
+        ``pt_spark.extract_rows.set_extract_audits``.
+
+        Example:
+            >>> run.set_extract_audits([{"extract_id": 42, "load_record_count": 1_990}])  # doctest: +SKIP
+        """
+        return extract_rows.set_extract_audits(self, extracts)
 
     def __repr__(self) -> str:
         return f"ProcessTracker(process_tracking_id={self.process_tracking_id}, status={self.status!r})"

@@ -15,14 +15,17 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from benchmarks.probes import commits_between, data_files, versions
-from benchmarks.report import evaluate, lines, markdown, update_readme
+from benchmarks.report import evaluate, lines, markdown, tracked_job_lines, update_readme
 from benchmarks.run import FULL, QUICK, _arguments, _plan
-from benchmarks.scenario import CHANGE_CALLS, FINDERS
+from benchmarks.scenario import CHANGE_CALLS, FINDERS, JOB_SIZES, job_name
 
 SMALL, LARGE = "small", "large"
 START = "start of an existing process"
 STATUS = "change_run_status"
 FINDER = "find_process_contacts"
+#: A tracked job's commits as the batch API makes them (4 extract tables, 3 run-level writes).
+JOB_COMMITS = {"process_tracking": 4, "process": 2, "extract_tracking": 3}
+JOB_VERDICTS = 2 * len(JOB_SIZES) + 1  # commits and time per size, and the growth of commits
 
 
 def _measured(seconds: float, tables: dict[str, int] | None = None) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def _results(small: dict[str, Any], large: dict[str, Any], finders_files: float 
     def store(overrides: dict[str, Any]) -> dict[str, Any]:
         calls = {name: _measured(1.0, {"process_tracking": 1}) for name in CHANGE_CALLS}
         calls.update({name: _measured(0.5) for name in FINDERS})
+        calls.update({job_name(files): _measured(5.0, JOB_COMMITS) for files in JOB_SIZES})
         calls.update(overrides)
         return calls
 
@@ -69,6 +73,7 @@ def test_calls_within_their_targets_pass_every_line() -> None:
 
     calls, finders = len(CHANGE_CALLS), len(FINDERS)
     judged = (calls + finders) + calls + (calls + finders) + finders  # commits, per call, growth, files
+    judged += JOB_VERDICTS
     assert results["summary"] == {"PASS": judged, "FAIL": 0, "ERROR": 0}
     assert all(line.startswith(("PASS", "info", "summary")) for line in lines(results, SMALL, LARGE))
 
@@ -141,6 +146,68 @@ def test_a_call_that_raised_is_an_error_not_a_pass() -> None:
     assert results["summary"]["ERROR"] >= 3  # commits, per call, growth
 
 
+def _job(results: dict[str, Any], files: int) -> dict[str, Any]:
+    return next(row for row in results["tracked_job"]["rows"] if row["files"] == files)
+
+
+def test_the_tracked_job_is_judged_on_the_small_store_against_one_floor() -> None:
+    results = evaluate(_results({}, {}), SMALL, LARGE)
+
+    judged = results["tracked_job"]
+    assert (judged["store"], judged["growth_result"]) == (SMALL, "PASS")
+    for files in JOB_SIZES:
+        row = _job(results, files)
+        assert (row["total_commits"], row["commit_result"]) == (9, "PASS")
+        assert (row["floor_s"], row["ratio"], row["time_result"]) == (1.0, 5.0, "PASS")
+    text = tracked_job_lines(results)
+    assert text[0].startswith("PASS  tracked job   4 extracts: 9 (extract_tracking:3, process:2")
+    assert text[-1] == "PASS  tracked job commits do not grow with N: 9 (N=4) vs 9 (N=100)"
+
+
+def test_one_floor_is_the_median_floor_of_the_tables_the_job_changes() -> None:
+    results = _results({}, {})
+    results["floors"][SMALL]["extract_tracking"]["median_s"] = 4.0
+    results["floors"][SMALL]["process"]["median_s"] = 2.0
+    evaluate(results, SMALL, LARGE)
+
+    assert _job(results, 4)["floor_s"] == pytest.approx(2.0)
+    assert _job(results, 4)["ratio"] == pytest.approx(2.5)
+
+
+def test_the_job_time_target_is_ten_floors_for_4_extracts_and_fifteen_for_100() -> None:
+    results = evaluate(
+        _results(
+            {job_name(4): _measured(11.0, JOB_COMMITS), job_name(100): _measured(14.0, JOB_COMMITS)}, {}
+        ),
+        SMALL,
+        LARGE,
+    )
+
+    assert (_job(results, 4)["target_x"], _job(results, 4)["time_result"]) == (10.0, "FAIL")
+    assert (_job(results, 100)["target_x"], _job(results, 100)["time_result"]) == (15.0, "PASS")
+    assert results["summary"]["FAIL"] == 1
+
+
+def test_job_commits_that_grow_with_the_batch_or_pass_twelve_fail() -> None:
+    grown = {**JOB_COMMITS, "extract_process_tracking": 4}  # 13 commits, one table more for N=100
+    results = evaluate(_results({job_name(100): _measured(5.0, grown)}, {}), SMALL, LARGE)
+
+    assert results["tracked_job"]["growth_result"] == "FAIL"
+    assert (_job(results, 100)["total_commits"], _job(results, 100)["commit_result"]) == (13, "FAIL")
+    assert _job(results, 4)["commit_result"] == "PASS"
+    assert results["summary"]["FAIL"] == 2
+
+
+def test_a_tracked_job_that_did_not_run_is_an_error() -> None:
+    broken = {"median_s": None, "samples_s": [], "errors": ["boom"]}
+    results = evaluate(_results({job_name(4): broken}, {}), SMALL, LARGE)
+
+    row = _job(results, 4)
+    assert (row["commit_result"], row["time_result"]) == ("ERROR", "ERROR")
+    assert results["tracked_job"]["growth_result"] == "ERROR"
+    assert results["summary"]["ERROR"] == 3
+
+
 def test_the_readme_section_between_the_markers_is_replaced(tmp_path: Path) -> None:
     results = evaluate(_results({}, {}), SMALL, LARGE)
     results["meta"] = {
@@ -166,6 +233,7 @@ def test_the_readme_section_between_the_markers_is_replaced(tmp_path: Path) -> N
         "<!-- results:end -->\noutro\n"
     )
     assert "old" not in text and "each finder timed 3 times per repetition" in text
+    assert "| tracked job, 100 extracts | 9 (extract_tracking:3, process:2, process_tracking:4) |" in text
     bare = tmp_path / "bare.md"
     bare.write_text("no markers\n", encoding="utf-8")
     assert not update_readme(str(bare), "section")
@@ -178,6 +246,8 @@ def test_the_plans_and_their_overrides() -> None:
     plan = _plan(_arguments(["--quick", "--reps", "2", "--finder-rounds", "4", "--sizes", "1,2,3,4"]))
     assert (plan.mode, plan.reps, plan.finder_rounds) == ("quick", 2, 4)
     assert (plan.small.runs, plan.small.extracts, plan.large.runs, plan.large.extracts) == (1, 2, 3, 4)
+    jobs = _plan(_arguments(["--quick", "--tracked-job-only"]))
+    assert (jobs.mode, jobs.tracked_runs, jobs.reps) == ("quick, tracked job only", 0, 3)
 
 
 def test_commit_and_file_counters_agree_with_delta(spark: SparkSession, tmp_path: Path) -> None:

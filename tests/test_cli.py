@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -266,6 +268,29 @@ def test_maintain_compacts_a_table_written_call_by_call(spark, config, unique):
     assert "actor_lkup:" in result.stdout and "Maintained 46 tables" in result.stdout
     assert len(files()) == 1
     assert sorted(r.actor_name for r in table(spark, config, "actor_lkup").collect()) == rows_before
+
+
+@pytest.mark.slow
+def test_maintain_in_its_own_process_prints_no_vacuum_lines(tmp_path):
+    """Issue 22.3: ``pt-spark maintain`` printed Delta's "Deleted 0 files and directories ..." 46 times.
+
+    The line is a JVM ``println``, which only a real process's stdout shows (not CliRunner). Both
+    commands run as real processes, one after the other, on a store of their own.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PT_SPARK_")}
+    store = ["--schema", f"pt_cli_{uuid.uuid4().hex[:8]}", "--location", str(tmp_path / "store")]
+    cli = [sys.executable, "-c", "from pt_spark.cli import main; main()"]
+
+    def pt_spark(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args, *store], capture_output=True, text=True, timeout=900, env=env)
+
+    set_up = pt_spark("setup")
+    assert set_up.returncode == 0, set_up.stderr[-3000:]
+    done = pt_spark("maintain")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Maintained 46 tables" in done.stdout
+    assert [line for line in done.stdout.splitlines() if "files and directories" in line] == []
 
 
 @pytest.mark.parametrize(

@@ -130,12 +130,16 @@ def test_find_by_location_matches_name_or_path(run, unique) -> None:
         find_extracts_by_location(run.store, location_path=path, location_name=name),
     ):
         assert [row.extract_id for row in found.collect()] == expected
+    assert {r.location_path for r in find_extracts_by_location(run.store, location=name).collect()} == {
+        path.rstrip("/")
+    }
     assert [r.full_filename for r in find_extracts_by_location(run.store, location=name).collect()] == [
         f"{path}a.csv",
         f"{path}b.csv",
     ]
     assert names(find_extracts_by_location(run.store, location=name, status="initializing")) == ["c.csv"]
-    assert names(find_extracts_by_location(run.store, location_path=path.rstrip("/"))) == []
+    for spelling in (path.rstrip("/"), path + "/"):  # any spelling of the path (issue 22.4)
+        assert names(find_extracts_by_location(run.store, location_path=spelling)) == ["a.csv", "b.csv"]
 
 
 def test_find_by_process_deduplicates_extracts_used_by_several_runs(spark, config, start, unique) -> None:
@@ -216,6 +220,52 @@ def test_register_by_location_counts_new_files_and_handles_empty_or_missing(
     assert commits_since(before, config) == {}
 
 
+def test_a_folder_registered_in_two_spellings_is_one_location(spark, config, run, tmp_path) -> None:
+    """Issue 22.4: ``/data/in/`` and ``/data/in`` were two locations, found only by the exact string."""
+    folder = make_files(tmp_path / "spelled", {"one.csv": "1"})
+    assert register_extracts_by_location(run, f"{folder}/") == 1
+    make_files(folder, {"two.csv": "2"})
+    assert register_extracts_by_location(run, f"file:{folder}") == 1
+    assert register_extracts_by_location(run, f"file://{folder}//") == 0
+
+    rows = table(spark, config, "location_lkup").where(F.col("location_path").contains(str(folder))).collect()
+    assert [(row.location_path, row.location_file_count) for row in rows] == [(str(folder), 2)]
+    for spelling in (str(folder), f"{folder}/", f"file:{folder}", f"file://{folder}/"):
+        for found in (
+            find_extracts_by_location(run.store, location_path=spelling),
+            find_extracts_by_location(run.store, location=spelling),
+        ):
+            assert sorted(names(found)) == ["one.csv", "two.csv"]
+    full = {row.full_filename for row in find_extracts_by_location(run.store, location=str(folder)).collect()}
+    assert full == {f"{folder}/one.csv", f"{folder}/two.csv"}
+
+
+def test_a_location_stored_verbatim_by_an_older_pt_spark_is_still_found_and_reused(
+    spark, config, run, tmp_path
+) -> None:
+    """A row written before paths were normalised (``file:/x/y/``) is found and reused, not doubled."""
+    from pt_spark.store.writes import append_rows, with_new_ids
+
+    folder = make_files(tmp_path / "legacy", {"old.csv": "1"})
+    legacy = f"file:{folder}/"
+    type_id = table(spark, config, "location_type_lkup").where(
+        F.col("location_type_name") == "local filesystem"
+    )
+    row = {
+        "location_name": f"legacy {folder.name}",
+        "location_path": legacy,
+        "location_type_id": type_id.first().location_type_id,
+    }
+    append_rows(run.store, "location_lkup", with_new_ids("location_lkup", [row]))
+
+    assert register_extracts_by_location(run, str(folder)) == 1
+    assert register_extracts_by_location(run, f"{folder}/") == 0
+
+    rows = table(spark, config, "location_lkup").where(F.col("location_path").contains(str(folder))).collect()
+    assert [row.location_path for row in rows] == [legacy]
+    assert names(find_extracts_by_location(run.store, location_path=str(folder))) == ["old.csv"]
+
+
 # --- bulk_change_extract_status ----------------------------------------------------------------
 
 
@@ -237,6 +287,28 @@ def test_bulk_change_moves_200_extracts_in_one_commit_per_table(spark, config, r
     assert set(statuses_of(spark, config, ids).values()) == {"loading"}
     links = link_statuses(spark, config, run)
     assert {links[i] for i in ids} == {"loading"}
+
+
+def test_finder_results_keep_their_rows_after_the_bulk_change_they_fed(spark, config, run, tmp_path) -> None:
+    """Regression (issue 22.2): ``ready`` re-ran over the changed table and came back empty."""
+    folder = make_files(tmp_path / "pinned", {f"pinned_{i}.csv": str(i) for i in range(3)})
+    register_extracts_by_location(run, str(folder))
+    ready = find_extracts_by_location(run.store, location_path=str(folder))
+    by_name = find_extracts_by_filename(run.store, "pinned_").where(F.col("location_path") == str(folder))
+    by_process = find_extracts_by_process(run.store, run.process_name).where(
+        F.col("location_path") == str(folder)
+    )
+
+    bulk_change_extract_status(run, ready, "loading")
+
+    expected = [(f"pinned_{i}.csv", "ready") for i in range(3)]
+    for found in (ready, by_name, by_process):
+        assert [(row.extract_filename, row.extract_status_name) for row in found.collect()] == expected
+    ids = [row.extract_id for row in ready.collect()]
+    assert set(statuses_of(spark, config, ids).values()) == {"loading"}
+    assert find_extracts_by_location(run.store, location_path=str(folder)).count() == 0
+    now = find_extracts_by_location(run.store, location_path=str(folder), status="loading")
+    assert sorted(row.extract_id for row in now.collect()) == sorted(ids)
 
 
 def test_bulk_change_lets_a_parent_in_the_batch_unblock_its_child(spark, config, run, unique) -> None:

@@ -19,6 +19,7 @@ from pt_spark import (
 )
 from pt_spark.extracts import ExtractTracker
 from pt_spark.locations import derive_types, join_path, parse_file_size, parse_location_path, split_file_name
+from pt_spark.paths import normalize_path, path_spellings
 from tests.helpers import commits_since, table, table_versions
 
 
@@ -105,8 +106,9 @@ def test_types_are_derived_from_extensions() -> None:
             None,
             "local - extract_dir",
         ),
-        ("file:///tmp/landing/", "file:///tmp/landing/", "local filesystem", None, "local - landing"),
-        ("s3://my-bucket/raw/teams/", "s3://my-bucket/raw/teams/", "s3", "my-bucket", "s3 my-bucket - teams"),
+        ("file:///tmp/landing/", "/tmp/landing", "local filesystem", None, "local - landing"),
+        ("s3://my-bucket/raw/teams/", "s3://my-bucket/raw/teams", "s3", "my-bucket", "s3 my-bucket - teams"),
+        ("s3://my-bucket/", "s3://my-bucket", "s3", "my-bucket", "s3 my-bucket - my-bucket"),
         ("s3a://my-bucket/raw", "s3a://my-bucket/raw", "s3", "my-bucket", "s3 my-bucket - raw"),
         ("gs://b1/dir/file.json.gz", "gs://b1/dir", "gs", "b1", "gs b1 - dir"),
         (
@@ -131,6 +133,40 @@ def test_location_type_bucket_and_name_come_from_the_uri(
         bucket,
         name,
     )
+
+
+@pytest.mark.parametrize(
+    ("spellings", "stored"),
+    [
+        (["/data/in", "/data/in/", "file:/data/in", "file:/data/in/", "file:///data//in/"], "/data/in"),
+        (["file://localhost/data/in", "//data//in//"], "/data/in"),
+        (["/", "file:/", "file:///"], "/"),
+        (["s3://bucket/dir", "s3://bucket/dir/", "S3://bucket//dir//"], "s3://bucket/dir"),
+        (["s3://bucket", "s3://bucket/"], "s3://bucket"),
+        (["dbfs:/mnt/raw/", "dbfs:/mnt//raw"], "dbfs:/mnt/raw"),
+        (["dbfs:/"], "dbfs:/"),
+        (["hdfs://nn:8020/in/"], "hdfs://nn:8020/in"),
+        (["C:\\data\\in\\", "C:\\data\\in"], "C:\\data\\in"),
+        (["data/in/"], "data/in"),
+    ],
+)
+def test_each_folder_has_one_stored_spelling(spellings: list[str], stored: str) -> None:
+    """Issue 22.4: ``/data/in/`` and ``/data/in`` were two locations."""
+    assert {normalize_path(spelling) for spelling in spellings} == {stored}
+    assert {parse_location_path(spelling, folder=True).path for spelling in spellings} == {stored}
+
+
+def test_older_verbatim_spellings_are_still_looked_up() -> None:
+    assert path_spellings("/data/in") == [
+        "/data/in",
+        "/data/in/",
+        "file:/data/in",
+        "file:/data/in/",
+        "file:///data/in",
+        "file:///data/in/",
+    ]
+    assert path_spellings("s3://bucket/dir") == ["s3://bucket/dir", "s3://bucket/dir/"]
+    assert path_spellings("/") == ["/", "file:/", "file:///"]
 
 
 def test_unknown_schemes_and_joins() -> None:

@@ -542,6 +542,14 @@ def test_store_registers_an_existing_location_under_a_new_schema(spark, config):
     assert commits_since(before, config) == {}
 
 
+def test_a_new_schema_registers_only_the_tables_a_call_reads(spark, config):
+    """Issue 22.5: a store is read by name without registering all 46 tables up front."""
+    other = TrackerConfig(schema=f"pt_{uuid.uuid4().hex[:10]}", location=config.location)
+    statuses = Store(spark, other).read("process_status_lkup").count()
+    assert statuses == table(spark, config, "process_status_lkup").count() > 0
+    assert _catalog_tables(spark, other.schema_name) == {"process_status_lkup"}
+
+
 def test_store_without_tables_is_not_ready(spark, tmp_path):
     cfg = _fresh_config(tmp_path)
     with pytest.raises(StoreNotReady, match="setup"):

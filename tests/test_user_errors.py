@@ -186,8 +186,10 @@ _NOISY_CHILD = textwrap.dedent(
 def test_caught_spark_errors_and_vacuum_print_no_java_stack_trace(config, tmp_path):
     """A local session's caught SQL error and failed MERGE leave stderr quiet.
 
-    (Delta's VACUUM still prints "Deleted N files and directories ..." with a plain println, which
-    no logger setting reaches; that line is allowed on stdout.)
+    (Delta's VACUUM prints "Deleted N files and directories ..." with a plain println, which no
+    logger setting reaches; maintain now skips a VACUUM with nothing to delete, and
+    ``test_cli.test_maintain_in_its_own_process_prints_no_vacuum_lines`` checks that no such line
+    is printed. This test still tolerates the line.)
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("PT_SPARK_")}
     done = subprocess.run(

@@ -85,6 +85,26 @@ class Store:
         """Return the current contents of ``table`` as a DataFrame."""
         return self.spark.table(self.qualified(table))
 
+    def version(self, table: str) -> int:
+        """Return the current Delta version of ``table`` (one short ``DESCRIBE HISTORY``)."""
+        rows = self.spark.sql(f"DESCRIBE HISTORY {self.qualified(table)} LIMIT 1").collect()
+        return int(rows[0]["version"])
+
+    def pinned(self, *tables: str) -> dict[str, DataFrame]:
+        """Return ``tables`` as of their current Delta versions (``VERSION AS OF n``), by name.
+
+        A DataFrame over ``read`` re-reads the table on every action, so rows a later write
+        changes vanish from it; a pinned one keeps returning what the table held now. The
+        versions are looked up in parallel (one short statement per table).
+        """
+        names = list(dict.fromkeys(tables))
+        with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+            versions = list(pool.map(self.version, names))
+        return {
+            name: self.spark.sql(f"SELECT * FROM {self.qualified(name)} VERSION AS OF {version:d}")
+            for name, version in zip(names, versions, strict=True)
+        }
+
     def retry(self, action: Callable[[], T], what: str, after_unknown: Callable[[], T] | None = None) -> T:
         """Run a write with the configured conflict retry (``after_unknown``: its idempotent form)."""
         return with_conflict_retry(action, self.config.retry_attempts, what, after_unknown)
@@ -285,13 +305,67 @@ def _check_session(spark: object) -> None:
         raise SessionError(f"spark: expected a SparkSession (got {type(spark).__name__} {spark!r:.80})")
 
 
+#: A statement only Delta's SQL grammar parses; the names are never created, so it reads nothing.
+_DELTA_PROBE = "DESCRIBE HISTORY pt_spark_no_such_schema.pt_spark_delta_probe LIMIT 1"
+#: Error text of a session without Delta: its grammar, catalog or data source is missing.
+_NO_DELTA_MARKERS = (
+    "PARSE_SYNTAX_ERROR",
+    "Cannot find catalog plugin class",
+    "DATA_SOURCE_NOT_FOUND",
+    "Failed to find the data source: delta",
+)
+#: ``id`` of the sessions whose Delta support was checked.
+_DELTA_CHECKED: set[int] = set()
+
+
+def _delta_hint() -> str:
+    """Return how to give a session Delta, with the Maven coordinates of the installed pair."""
+    try:
+        from pt_spark.session import delta_maven_coordinates
+
+        packages = f"--packages {delta_maven_coordinates()}"
+    except Exception:  # delta-spark not installed here (a platform that brings its own Delta)
+        packages = "--packages io.delta:delta-spark_<spark line>_2.13:<delta version>"
+    return (
+        f"start it with the Delta jars (spark-submit --jars delta-spark_*.jar,delta-storage-*.jar, or "
+        f"{packages}) and --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension "
+        "--conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog, "
+        "or use pt_spark.session.local_spark() (README: Scheduled jobs with spark-submit)"
+    )
+
+
+def check_delta(spark: SparkSession) -> None:
+    """Refuse a session without Delta Lake (once per session: one statement that Delta parses).
+
+    A session built without the Delta jars or settings would otherwise fail later with a raw
+    parse error, a missing catalog plugin, or a misleading "run setup".
+
+    Raises:
+        SessionError: the session cannot run Delta statements.
+    """
+    if id(spark) in _DELTA_CHECKED:
+        return
+    try:
+        spark.sql(_DELTA_PROBE).collect()
+    except Exception as error:  # a missing table is what a Delta session answers
+        lines = [line.strip(" :") for line in str(error).splitlines()]
+        cause = next((line for line in lines if any(marker in line for marker in _NO_DELTA_MARKERS)), None)
+        if cause is not None:
+            raise SessionError(
+                f"The SparkSession has no Delta Lake ({cause[:160]}); {_delta_hint()}."
+            ) from error
+    with _STORES_LOCK:
+        _DELTA_CHECKED.add(id(spark))
+
+
 def store_for(spark: SparkSession, config: TrackerConfig) -> Store:
     """Return the shared ``Store`` for this session and configuration.
 
     Raises:
-        SessionError: ``spark`` is not a SparkSession.
+        SessionError: ``spark`` is not a SparkSession, or it has no Delta Lake.
     """
     _check_session(spark)
+    check_delta(spark)
     key = (id(spark), config)
     with _STORES_LOCK:
         if key not in _STORES:
@@ -299,4 +373,4 @@ def store_for(spark: SparkSession, config: TrackerConfig) -> Store:
         return _STORES[key]
 
 
-__all__ = ["Store", "mark_provisional", "store_for"]
+__all__ = ["Store", "check_delta", "mark_provisional", "store_for"]
