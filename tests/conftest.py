@@ -21,10 +21,21 @@ from pt_spark.store import store_for
 collect_ignore = [] if os.environ.get("PT_CONNECT_URL") else ["connect"]
 
 
+#: One session runs every test module, and each module works on a store of its own (46 tables).
+#: Delta keeps a DeltaLog per table path, with its snapshot and the plans built on it, for an hour
+#: after its last use, so late in the run the driver held every earlier module's logs, and a
+#: broadcast in the demo module ran out of memory (CI, 35 min in). Logs unused for 5 minutes are
+#: dropped here (a module reuses its own all along), and the driver gets room for the demo's joins.
+_SUITE_CONF = {
+    "spark.databricks.delta.delta.log.cacheRetentionMinutes": "5",
+    "spark.driver.memory": "4g",
+}
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """The one local Delta-enabled session of the test run (never restarted per test)."""
-    session = local_spark("pt_spark_tests", register_tables=False)  # no developer store
+    session = local_spark("pt_spark_tests", register_tables=False, **_SUITE_CONF)  # no developer store
     yield session
     session.stop()
 
