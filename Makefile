@@ -48,14 +48,20 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane); LANE=spark35 for Spark 3.5
-	$(PYTEST) -m "not processes and not wheel"
+	$(PYTEST) -m "not processes and not wheel and not jobs"
 
 test-fast: setup ## Run the tests not marked slow
-	$(PYTEST) -m "not slow and not processes and not wheel"
+	$(PYTEST) -m "not slow and not processes and not wheel and not jobs"
 
 # Alone: it builds the wheel and installs it with the `spark` extra into a fresh virtualenv.
 test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a tracked job and the CLI from it
 	$(PY) -m pytest -p no:xdist -m wheel tests/test_wheel.py --durations=5
+
+# Alone, one JVM at a time: the scheduled-job example under spark-submit, and the CLI as a process
+# of its own (what only a real process's stdout shows). Each test waits for its job before it asks
+# for the test session, so the job never shares the 2 cores with a second JVM.
+test-jobs: setup ## Run pt_spark in processes of its own: the spark-submit example job and the CLI (~5 min)
+	$(PY) -m pytest -p no:xdist -m jobs --durations=5
 
 # Up to 8 worker OS processes, each with its own SparkSession, on one store: alone, no xdist.
 test-processes: setup ## Run the concurrency tests with separate OS processes (~15 min on 2 cores)

@@ -270,7 +270,7 @@ def test_maintain_compacts_a_table_written_call_by_call(spark, config, unique):
     assert sorted(r.actor_name for r in table(spark, config, "actor_lkup").collect()) == rows_before
 
 
-@pytest.mark.slow
+@pytest.mark.jobs
 def test_maintain_in_its_own_process_prints_no_vacuum_lines(tmp_path):
     """Issue 22.3: ``pt-spark maintain`` printed Delta's "Deleted 0 files and directories ..." 46 times.
 

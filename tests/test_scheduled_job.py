@@ -49,7 +49,7 @@ def _submit(tmp_path: Path, schema: str, *options: str) -> subprocess.CompletedP
     )
 
 
-@pytest.mark.slow
+@pytest.mark.jobs
 def test_the_scheduled_job_runs_under_spark_submit_and_completes_its_run(tmp_path, request):
     schema = f"pt_job_{uuid.uuid4().hex[:8]}"
     done = _submit(tmp_path, schema, "--jars", ",".join(delta_jars()))
@@ -82,7 +82,7 @@ def test_the_scheduled_job_runs_under_spark_submit_and_completes_its_run(tmp_pat
     assert spark.read.format("delta").load(str(tmp_path / "teams")).count() == 3
 
 
-@pytest.mark.slow
+@pytest.mark.jobs
 def test_a_submit_without_the_delta_jars_stops_with_a_one_line_session_error(tmp_path):
     """Issue 22.6: it died in Delta or Spark internals, not with pt_spark's SessionError."""
     done = _submit(tmp_path, f"pt_job_{uuid.uuid4().hex[:8]}")
