@@ -21,11 +21,12 @@ from pt_spark.store import store_for
 collect_ignore = [] if os.environ.get("PT_CONNECT_URL") else ["connect"]
 
 
-#: One session runs every test module, and each module works on a store of its own (46 tables).
-#: Delta keeps a DeltaLog per table path, with its snapshot and the plans built on it, for an hour
-#: after its last use, so late in the run the driver held every earlier module's logs, and a
-#: broadcast in the demo module ran out of memory (CI, 35 min in). Logs unused for 5 minutes are
-#: dropped here (a module reuses its own all along), and the driver gets room for the demo's joins.
+#: One session runs every test module, each on a store of its own (46 tables). With 2g, a broadcast
+#: in the demo module ran out of driver memory 35 min into a CI run; a heap probe of one worker saw
+#: a live set of 650-850 MB that swung by ~200 MB within minutes. The driver gets 4g (two workers:
+#: 8 of the machine's 24 GB). Delta also keeps a DeltaLog per table path for an hour after its last
+#: use; dropping those unused for 5 minutes keeps earlier modules' logs out of the heap (a module
+#: keeps using its own).
 _SUITE_CONF = {
     "spark.databricks.delta.delta.log.cacheRetentionMinutes": "5",
     "spark.driver.memory": "4g",
