@@ -60,7 +60,7 @@ test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a t
 # Alone, one JVM at a time: the scheduled-job example under spark-submit, and the CLI as a process
 # of its own (what only a real process's stdout shows). Each test waits for its job before it asks
 # for the test session, so the job never shares the 2 cores with a second JVM.
-test-jobs: setup ## Run pt_spark in processes of its own: the spark-submit example job and the CLI (~5 min)
+test-jobs: setup ## Run pt_spark in processes of its own: the spark-submit example job and the CLI (~10 min on 2 cores)
 	$(PY) -m pytest -p no:xdist -m jobs --durations=5
 
 # Up to 8 worker OS processes, each with its own SparkSession, on one store: alone, no xdist.
