@@ -222,9 +222,13 @@ class Store:
                 raise
 
     def is_delta_folder(self, path: str) -> bool:
-        """Return True when ``path`` holds a Delta table."""
+        """Return True when ``path`` holds a Delta table.
+
+        Resolving the folder's schema reads only its log's latest metadata, with no Spark job
+        (~0.1 s; a ``DESCRIBE DETAIL`` runs a job over the snapshot and took ~0.6 s a table).
+        """
         try:
-            self.spark.sql(f"DESCRIBE DETAIL delta.`{path.replace('`', '``')}`").collect()
+            self.spark.table(f"delta.`{path.replace('`', '``')}`").schema  # noqa: B018 (the read is the check)
         except Exception as error:  # not a Delta table (or no folder): Spark's AnalysisException
             if "DELTA_MISSING_DELTA_TABLE" in str(error) or "not a Delta table" in str(error):
                 return False
