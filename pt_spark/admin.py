@@ -1,4 +1,4 @@
-"""Administration of lookups, links and held processes (SPEC §5): the Python side of ``pt-spark``.
+"""Administration of lookups, links and held processes (docs/SPEC.md §5): the Python side of ``pt-spark``.
 
 Every function checks its whole input first (topic, name, options) and looks up every referenced
 row in one Spark job before it writes, so a bad call writes nothing. A change is one Delta
@@ -198,7 +198,7 @@ def create(
         spark: The SparkSession (None: the active one).
         topic: One of ``admin_topics.TOPICS`` (case-insensitive).
         name: The row's name; None for link topics (``process contact``, ...).
-        config: Which store; resolved as in SPEC §7 when None.
+        config: Which store; resolved as in docs/SPEC.md §7 when None.
         **options: Topic options, e.g. ``email=`` (contact), ``parent=``/``child=`` (process
             dependency); options set to None are ignored.
 
@@ -255,7 +255,7 @@ def update(
         topic: The topic (case-insensitive).
         initial_name: Current name of the row (None for link topics).
         name: New name (None or the same name: keep it).
-        config: Which store; resolved as in SPEC §7 when None.
+        config: Which store; resolved as in docs/SPEC.md §7 when None.
         **options: New option values; for link topics also the options that identify the row.
 
     Raises:
@@ -311,7 +311,7 @@ def delete(
         spark: The SparkSession (None: the active one).
         topic: The topic (case-insensitive).
         name: The row's name; None for link topics.
-        config: Which store; resolved as in SPEC §7 when None.
+        config: Which store; resolved as in docs/SPEC.md §7 when None.
         **options: For link topics, the rows it links (``process=``, ``contact=``, ...).
 
     Raises:

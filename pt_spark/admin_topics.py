@@ -1,4 +1,4 @@
-"""The administration topics, declared as data (SPEC §5).
+"""The administration topics, declared as data (docs/SPEC.md §5).
 
 Each ``Topic`` says which table a topic edits and how its options map onto columns:
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: label -> (path of (table, option), {option: name}): rows to look up by name (``resolve``).
 Wanted = dict[str, tuple[tuple[tuple[str, str], ...], dict[str, str]]]
-#: The pseudo-topic of ``update`` that releases a process's hold (SPEC §5).
+#: The pseudo-topic of ``update`` that releases a process's hold (docs/SPEC.md §5).
 PROCESS_RUN = "process run"
 _NUMERIC_LIMIT = Decimal(10) ** 28  # filter_value_numeric is DECIMAL(38, 10)
 

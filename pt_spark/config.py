@@ -1,4 +1,4 @@
-"""Tracker configuration and where each value comes from (SPEC §7).
+"""Tracker configuration and where each value comes from (docs/SPEC.md §7).
 
 Resolution, first match wins for each key:
 

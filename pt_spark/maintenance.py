@@ -174,7 +174,7 @@ def maintain(
 
     Args:
         spark: The SparkSession to work through.
-        config: Which store (catalog, schema, location); resolved as in SPEC §7 when None.
+        config: Which store (catalog, schema, location); resolved as in docs/SPEC.md §7 when None.
         vacuum_retention_hours: Keep files removed less than this many hours ago; at least 168
             (Delta's default 7 days). None skips VACUUM.
         tables: Only these tracking tables (default: every table of the store).

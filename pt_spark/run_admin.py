@@ -43,14 +43,14 @@ def store_from(spark: SparkSession | None, config: TrackerConfig | None) -> Stor
 def release_hold(
     spark: SparkSession | None, process_name: str | None, config: TrackerConfig | None = None
 ) -> int:
-    """Move a process's held run to ``completed`` so the process can start again (SPEC §2.2).
+    """Move a process's held run to ``completed`` so the process can start again (docs/SPEC.md §2.2).
 
     The process's latest run must be ``on hold``; its end time is set to now when empty.
 
     Args:
         spark: The SparkSession (None: the active one).
         process_name: The process.
-        config: Which store; resolved as in SPEC §7 when None.
+        config: Which store; resolved as in docs/SPEC.md §7 when None.
 
     Returns:
         The ``process_run_id`` of the released run.
@@ -159,7 +159,7 @@ def stale_runs(
         spark: The SparkSession (None: the active one).
         older_than: Seconds without a heartbeat; None: each process's own stale-run timeout, else
             the config's ``stale_run_timeout``, else 30 minutes.
-        config: Which store; resolved as in SPEC §7 when None.
+        config: Which store; resolved as in docs/SPEC.md §7 when None.
 
     Columns: ``process_name, process_run_id, process_tracking_id, process_run_start_date_time,
     last_heartbeat_date_time, seconds_since_heartbeat, stale_after_seconds``. Read-only.

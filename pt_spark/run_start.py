@@ -1,4 +1,4 @@
-"""Starting a run (SPEC §2.2): the decision and the insert as one conflict-checked transaction.
+"""Starting a run (docs/SPEC.md §2.2): the decision and the insert as one conflict-checked transaction.
 
 1. Dependencies: a parent whose latest run is running, failed or on hold blocks the start.
 2. A latest run of this process that is running or on hold refuses the start.

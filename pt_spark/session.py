@@ -1,4 +1,4 @@
-"""The embedded default: a local, Delta-enabled SparkSession (SPEC §6).
+"""The embedded default: a local, Delta-enabled SparkSession (docs/SPEC.md §6).
 
 ``local_spark()`` never replaces a session the caller already has: on Databricks or EMR it simply
 returns the active ``spark``. Only when no session is active does it build a local one, with the

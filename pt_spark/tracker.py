@@ -1,4 +1,4 @@
-"""``ProcessTracker``: one run of a process, recorded in the Delta tracking store (SPEC §2.1-2.2).
+"""``ProcessTracker``: one run of a process, recorded in the Delta tracking store (docs/SPEC.md §2.1-2.2).
 
 Example:
     >>> run = ProcessTracker(spark=spark, process_name="Lahman Teams Load", process_type="Load",
@@ -86,7 +86,7 @@ class ProcessTracker:
 
     Constructing it registers the process (and the lookups it names) and starts a new run, or,
     with ``process_tracking_id``, re-attaches to an existing run without writing anything.
-    See SPEC §2.1 for every argument, and the README's "Reliability" section for these:
+    See docs/SPEC.md §2.1 for every argument, and the README's "Reliability" section for these:
 
     * ``heartbeat_seconds``: refresh the run's heartbeat in the background every N seconds
       while it runs (for long jobs with few tracker calls; every tracker write refreshes it too).

@@ -1,4 +1,4 @@
-"""pt_spark.admin through its public functions, on a real Delta store (SPEC §5)."""
+"""pt_spark.admin through its public functions, on a real Delta store (docs/SPEC.md §5)."""
 
 from __future__ import annotations
 

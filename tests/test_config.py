@@ -1,4 +1,4 @@
-"""Configuration resolution (SPEC §7): precedence key by key, config files, validation.
+"""Configuration resolution (docs/SPEC.md §7): precedence key by key, config files, validation.
 
 Order, highest first: explicit ``config=`` > ``config_location`` file > ``PT_SPARK_*`` environment
 > Spark conf ``spark.pt_spark.*`` > packaged ``conf/process_tracker_config.ini``.

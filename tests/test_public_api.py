@@ -1,10 +1,11 @@
-"""The public surface of ``pt_spark``: what ``__all__`` promises and the error hierarchy (SPEC §2.4)."""
+"""The public surface of ``pt_spark``: ``__all__`` and the error hierarchy (docs/SPEC.md §2.4)."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,17 @@ def test_tracker_config_defaults_match_the_spec():
         3,
     )
     assert pt_spark.TrackerConfig(schema="s").schema_name == "s"
+
+
+def test_every_spec_citation_names_a_section_of_docs_spec():
+    """``docs/SPEC.md §N`` in the code, tests and README points at a heading that exists."""
+    root = Path(__file__).resolve().parent.parent
+    headings = re.findall(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", (root / "docs" / "SPEC.md").read_text(), re.M)
+    files = [*root.glob("pt_spark/**/*.py"), *root.glob("tests/**/*.py"), root / "README.md"]
+    cited = {
+        (path.name, section)
+        for path in files
+        for section in re.findall(r"docs/SPEC\.md §(\d+(?:\.\d+)?)", path.read_text(encoding="utf-8"))
+    }
+    assert cited, "no citation found: the pattern is stale"
+    assert not [(name, section) for name, section in cited if section not in headings]

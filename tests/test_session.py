@@ -1,4 +1,4 @@
-"""The embedded default session (SPEC §6): reuse of the active session, Delta jars, no litter."""
+"""The embedded default session (docs/SPEC.md §6): reuse of the active session, Delta jars, no litter."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The tracking store after ``setup``: every SPEC §3 table, its columns, the default rows,
+"""The tracking store after ``setup``: every docs/SPEC.md §3 table, its columns, the default rows,
 idempotence, overwrite, racing setups, re-registration in a new JVM, and conflict retries.
 
-Expected table names, column lists and default rows are written out here from SPEC §3, never
+Expected table names, column lists and default rows are written out here from docs/SPEC.md §3, never
 derived from ``pt_spark.store.schema`` / ``pt_spark.store.defaults``, so the tests catch a
 declaration that drifts from the contract.
 """
@@ -37,7 +37,7 @@ from pt_spark.store.writes import merge_update
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# --- SPEC §3, written out -----------------------------------------------------------------------
+# --- docs/SPEC.md §3, written out -----------------------------------------------------------------------
 
 SPEC_TABLES = {
     # Process
@@ -219,7 +219,7 @@ SPEC_COLUMNS = {
     "extract_compression_type_lkup": ["extract_compression_type_id", "extract_compression_type"],
 }
 
-#: Link tables: the ProcessTracker data model's id columns (SPEC §3 names the tables only).
+#: Link tables: the ProcessTracker data model's id columns (docs/SPEC.md §3 names the tables only).
 LINK_COLUMNS = {
     "process_dataset_type": ["process_id", "dataset_type_id"],
     "process_contact": ["process_id", "contact_id"],
@@ -274,7 +274,7 @@ SPEC_FILTER_TYPES = [
 
 SPEC_FILETYPE_CODES = ["csv", "tsv", "json", "parquet", "avro", "orc", "txt", "xml"]
 
-#: SPEC §3 "`local filesystem`, `s3`, plus the other schemes the library derives" (§2.3 names them).
+#: docs/SPEC.md §3 "`local filesystem`, `s3`, plus the other schemes the library derives" (§2.3 names them).
 SPEC_LOCATION_TYPES_AT_LEAST = {"local filesystem", "s3", "abfss", "gs", "dbfs"}
 
 #: Every table with seeded rows, and its natural-key column(s).
@@ -385,7 +385,7 @@ def test_link_tables_have_their_id_columns(spark, config):
 
 
 def test_column_types_follow_spec(spark, config):
-    """Ids and counts are BIGINT, timestamps TIMESTAMP, flags BOOLEAN (SPEC §3)."""
+    """Ids and counts are BIGINT, timestamps TIMESTAMP, flags BOOLEAN (docs/SPEC.md §3)."""
     wrong = []
     for name in sorted(SPEC_TABLES):
         for field in table(spark, config, name).schema.fields:

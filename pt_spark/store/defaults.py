@@ -1,4 +1,4 @@
-"""The default (system) rows that ``setup`` seeds exactly once (SPEC §3).
+"""The default (system) rows that ``setup`` seeds exactly once (docs/SPEC.md §3).
 
 System rows are protected: the admin API and CLI refuse to rename or delete them.
 """
