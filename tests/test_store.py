@@ -30,7 +30,7 @@ from pt_spark import ConcurrentUpdateError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import Store, store_for
 from pt_spark.store.defaults import DEFAULT_ROWS
 from pt_spark.store.reads import create_missing, ensure_rows
-from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, with_conflict_retry
+from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, retry_delay, with_conflict_retry
 from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
 from pt_spark.store.schema import spec as spec_of
 from pt_spark.store.writes import merge_update
@@ -689,6 +689,22 @@ def test_conflict_without_retries_raises_concurrent_update_error(spark, config, 
     assert "gave up after 1 attempts" in str(errors[0])
     # a conflicting MERGE committed nothing: the total counts the successful ones only
     assert _total(spark, config, name) == successes
+
+
+@pytest.mark.parametrize(
+    ("attempt", "took", "low", "high"),
+    [
+        (1, 0.0, 0.05, 0.15),  # a quick statement: the exponential backoff
+        (4, 0.2, 0.4, 1.2),
+        (12, 0.2, 1.0, 3.0),  # the backoff stops growing at 2 s
+        (1, 8.0, 4.0, 12.0),  # a slow statement: about its own duration
+        (3, 500.0, 15.0, 45.0),  # that wait stops growing at 30 s
+    ],
+)
+def test_a_retry_waits_for_the_backoff_or_the_lost_attempts_duration(attempt, took, low, high):
+    delays = [retry_delay(attempt, took) for _ in range(200)]
+    assert low <= min(delays) and max(delays) <= high
+    assert max(delays) - min(delays) > (high - low) / 4, "no jitter"
 
 
 def test_other_errors_are_not_retried(spark):

@@ -49,7 +49,9 @@ DELTA_CONFLICTS: tuple[type[BaseException], ...] = (
 #: Error classes as Delta names them on the JVM side (Spark Connect sends only these strings).
 _CONFLICT_MARKERS = ("DELTA_CONCURRENT_", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED")
 _BASE_DELAY_SECONDS = 0.1
-_MAX_DELAY_SECONDS = 2.0
+_MAX_BACKOFF_SECONDS = 2.0
+#: The longest a lost attempt's own duration makes the next wait.
+_MAX_PATIENCE_SECONDS = 30.0
 _retried = 0
 _retried_lock = threading.Lock()
 
@@ -92,8 +94,22 @@ def is_unknown_outcome(error: BaseException) -> bool:
     return type(error).__name__ == "SparkConnectGrpcException" and any(m in text for m in _LOST_REPLY_MARKERS)
 
 
-def _delay(attempt: int) -> float:
-    return min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1)) * (0.5 + random.random())
+def retry_delay(attempt: int, took: float) -> float:
+    """Return the seconds to wait after losing attempt ``attempt``, which ran ``took`` seconds.
+
+    The wait is the longer of an exponential backoff (0.1 s doubling, at most 2 s) and the lost
+    attempt's own duration (at most 30 s), with jitter of ±50 %. A writer loses because a neighbour
+    in the same partition committed while its statement ran. When statements are slow (a busy
+    cluster), that neighbour is usually in the middle of a sequence of writes; waiting about one
+    statement's time lets it get through them without each one costing this writer an attempt.
+
+    Examples:
+        >>> 0.05 <= retry_delay(1, 0.0) <= 0.15, 10.0 <= retry_delay(3, 20.0) <= 30.0
+        (True, True)
+    """
+    backoff = min(_MAX_BACKOFF_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1))
+    patience = min(_MAX_PATIENCE_SECONDS, max(took, 0.0))
+    return max(backoff, patience) * (0.5 + random.random())
 
 
 def with_conflict_retry(
@@ -102,7 +118,7 @@ def with_conflict_retry(
     what: str = "write",
     after_unknown: Callable[[], T] | None = None,
 ) -> T:
-    """Run ``action``; on a Delta conflict wait (exponential backoff, jitter) and run it again.
+    """Run ``action``; on a Delta conflict wait (``retry_delay``) and run it again.
 
     Args:
         action: The whole statement to run, including any reads it depends on.
@@ -116,6 +132,7 @@ def with_conflict_retry(
     """
     current = action
     for attempt in range(1, attempts + 1):
+        started = time.monotonic()
         try:
             return current()
         except Exception as error:  # re-raised unless it is a conflict or a lost reply we can redo
@@ -125,7 +142,7 @@ def with_conflict_retry(
             if attempt == attempts:
                 msg = f"{what}: gave up after {attempts} attempts on concurrent Delta updates"
                 raise ConcurrentUpdateError(msg) from error
-            delay = _delay(attempt)
+            delay = retry_delay(attempt, time.monotonic() - started)
             if unknown:
                 assert after_unknown is not None
                 current = after_unknown
@@ -158,5 +175,6 @@ __all__ = [
     "conflicts_retried",
     "is_conflict",
     "is_unknown_outcome",
+    "retry_delay",
     "with_conflict_retry",
 ]
