@@ -280,9 +280,9 @@ def run_extract(spark: SparkSession, config: TrackerConfig, folder: Path, say: P
         say(f"extract: wrote {len(audits)} CSV files, {rows:,} rows, to {folder}")
         registered = register_extracts(run, folder, audits)
         say(f"extract: registered {len(registered)} extracts as 'ready' with write dates and counts")
-        run.set_process_run_low_high_dates(*date_range(audits.values()))
-        run.set_process_run_record_count(rows)
-        run.change_run_status("completed")
+        low, high = date_range(audits.values())
+        # The run's dates and count go with its completion: the same two MERGEs, no extra commit.
+        run.change_run_status("completed", low_date=low, high_date=high, num_records=rows)
     say(f"extract: run {run.process_run_id} completed")
     return run
 

@@ -16,6 +16,7 @@ from pt_spark.run_start import COMPLETED, FAILED, HEARTBEAT, RUNNING
 from pt_spark.store.reads import lookup_id, system_ids
 from pt_spark.store.store import Store
 from pt_spark.store.writes import (
+    TOTAL_FROM_RUNS,
     Written,
     append_rows,
     count_fits_total,
@@ -46,21 +47,69 @@ def _process_key(run: Run) -> dict[str, Any]:
 
 
 def _update_run(
-    store: Store, run: Run, values: dict[str, Any], source: Callable[[str], str] | None = None
+    store: Store,
+    run: Run,
+    values: dict[str, Any],
+    source: Callable[[str], str] | None = None,
+    widen: dict[str, Any] | None = None,
 ) -> Written:
+    """Write ``values`` (and the heartbeat) to the run's row in one MERGE.
+
+    ``widen`` holds data dates that only ever widen the run's: ``least`` of the lows, ``greatest``
+    of the highs (None leaves that side alone). ``source``: see ``merge_update``.
+    """
     values = {**values, HEARTBEAT: datetime.now()}
-    row = {**_run_key(run), **values}
+    widened = widen or {}
+    assignments = {**from_source(*values), **_widening(widened)}
+    row = {**_run_key(run), **values, **widened}
     written = merge_update(
-        store,
-        "process_tracking",
-        [row],
-        on=["process_tracking_id"],
-        assignments=from_source(*values),
-        source=source,
+        store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments, source=source
     )
     if source is None or written.updated:
         run.update(values)
     return written
+
+
+_LOW, _HIGH = "process_run_low_date_time", "process_run_high_date_time"
+
+
+def _dates(low_date: Any, high_date: Any) -> dict[str, Any]:
+    """Return the validated dates to widen the run's by (empty when both are None)."""
+    low, high = low_high(low_date, high_date)
+    return {} if low is None and high is None else {_LOW: low, _HIGH: high}
+
+
+def _widening(dates: dict[str, Any]) -> dict[str, str]:
+    combine = {_LOW: "least", _HIGH: "greatest"}
+    return {column: f"{combine[column]}(t.{column}, s.{column})" for column in dates}
+
+
+def _counts(num_records: Any, processing_type: Any) -> dict[str, Any]:
+    """Return the validated count columns to write (empty when ``num_records`` is None)."""
+    if num_records is None:
+        if processing_type is not None:
+            raise InvalidInput("processing_type: give num_records with it")
+        return {}
+    new_count = count(num_records, "num_records")
+    values = {"process_run_record_count": new_count}
+    if processing_type is not None:
+        kind = choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
+        values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
+    return values
+
+
+def _update_run_count(
+    store: Store, run: Run, counts: dict[str, Any], values: dict[str, Any], widen: dict[str, Any]
+) -> None:
+    """Write the run's count with ``values``, only if its process's total stays a BIGINT."""
+    fits = count_fits_total(store, run["process_id"], run["process_tracking_id"])
+    written = _update_run(store, run, {**values, **counts}, source=fits, widen=widen)
+    if not written.updated:
+        raise InvalidInput(
+            f"num_records {counts['process_run_record_count']} would take the total record count of "
+            f"process {run['process_name']!r} (the sum of its runs' counts) past the BIGINT maximum "
+            f"{MAX_BIGINT}"
+        )
 
 
 def _update_process(store: Store, run: Run, values: dict[str, Any]) -> object:
@@ -69,9 +118,16 @@ def _update_process(store: Store, run: Run, values: dict[str, Any]) -> object:
 
 
 def _last_run_times(
-    store: Store, run: Run, statuses: tuple[str, ...], values: dict[str, Any] | None = None
+    store: Store,
+    run: Run,
+    statuses: tuple[str, ...],
+    values: dict[str, Any] | None = None,
+    with_total: bool = False,
 ) -> object:
-    """Set the process's last completed/failed times from its runs' end times (and ``values``), one MERGE."""
+    """Set the process's last completed/failed times from its runs' end times (and ``values``), one MERGE.
+
+    ``with_total`` sets the process total from the runs' counts in the same MERGE.
+    """
     ids = system_ids(store, "process_status_lkup", list(statuses))
     aggregates = {
         _LAST_RUN_COLUMN[status]: (
@@ -80,6 +136,8 @@ def _last_run_times(
         )
         for status in statuses
     }
+    if with_total:
+        aggregates.update(TOTAL_FROM_RUNS)
     extra = values or {}
     return merge_update(
         store,
@@ -91,8 +149,35 @@ def _last_run_times(
     )
 
 
-def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None) -> str:
+def _set_process_total(store: Store, run: Run) -> None:
+    """Set the process total to the sum of its runs' counts, now (one MERGE)."""
+    merge_update(
+        store,
+        "process",
+        [_process_key(run)],
+        on=["process_id"],
+        assignments=from_source("total_record_count"),
+        source=process_total_from_runs(store, run["process_id"]),
+    )
+
+
+def change_status(
+    store: Store,
+    run: Run,
+    new_status: Any,
+    end_date: Any = None,
+    low_date: Any = None,
+    high_date: Any = None,
+    num_records: Any = None,
+    processing_type: Any = None,
+) -> str:
     """Set the run's status (creating a custom status on first use); return the status name.
+
+    The run's last data dates (widening its own) and its record count may come with the status:
+    they are written in the same MERGE as the status, and the process total in the same MERGE as
+    its last-run times, so a closing call costs what the status change alone costs. Every value
+    is checked before any write; a count that would take the process total past the BIGINT
+    maximum writes nothing (the run stays as it was).
 
     ``completed`` and ``failed`` write the run first and then the process's last-run times,
     derived from its runs: if the run's write fails nothing changed, and if the process's write
@@ -100,13 +185,19 @@ def change_status(store: Store, run: Run, new_status: Any, end_date: Any = None)
     """
     status = clean_name(new_status, "new_status")
     end = to_timestamp(end_date, "end_date")
+    dates, counts = _dates(low_date, high_date), _counts(num_records, processing_type)
     status_id = lookup_id(store, "process_status_lkup", status, create=True)
     values: dict[str, Any] = {"process_status_id": status_id}
     if status in _LAST_RUN_COLUMN:
         values["process_run_end_date_time"] = end or datetime.now()
-    _update_run(store, run, values)
+    if counts:
+        _update_run_count(store, run, counts, values, dates)
+    else:
+        _update_run(store, run, values, widen=dates)
     if status in _LAST_RUN_COLUMN:
-        _last_run_times(store, run, (COMPLETED, FAILED))
+        _last_run_times(store, run, (COMPLETED, FAILED), with_total=bool(counts))
+    elif counts:
+        _set_process_total(store, run)
     return status
 
 
@@ -147,17 +238,9 @@ def record_error(
 
 def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
     """Widen the run's low/high dates in one MERGE; None leaves that side alone."""
-    low, high = low_high(low_date, high_date)
-    if low is None and high is None:
-        return
-    low_col, high_col = "process_run_low_date_time", "process_run_high_date_time"
-    row = {**_run_key(run), low_col: low, high_col: high, HEARTBEAT: datetime.now()}
-    assignments = {
-        low_col: f"least(t.{low_col}, s.{low_col})",
-        high_col: f"greatest(t.{high_col}, s.{high_col})",
-        HEARTBEAT: f"s.{HEARTBEAT}",
-    }
-    merge_update(store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments)
+    dates = _dates(low_date, high_date)
+    if dates:
+        _update_run(store, run, {}, widen=dates)
 
 
 def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> None:
@@ -167,30 +250,9 @@ def set_record_count(store: Store, run: Run, num_records: Any, processing_type: 
     before), so concurrent setters on one run, a retried statement or a call cut short between
     the two writes never leave it wrong: the next count change of the process repairs it.
     """
-    new_count = count(num_records, "num_records")
-    kind = (
-        None
-        if processing_type is None
-        else choice(processing_type, "processing_type", _PROCESSING_COUNT_COLUMN)
-    )
-    values = {"process_run_record_count": new_count}
-    if kind is not None:
-        values[_PROCESSING_COUNT_COLUMN[kind]] = new_count
-    fits = count_fits_total(store, run["process_id"], run["process_tracking_id"])
-    written = _update_run(store, run, values, source=fits)
-    if not written.updated:
-        raise InvalidInput(
-            f"num_records {new_count} would take the total record count of process "
-            f"{run['process_name']!r} (the sum of its runs' counts) past the BIGINT maximum {MAX_BIGINT}"
-        )
-    merge_update(
-        store,
-        "process",
-        [_process_key(run)],
-        on=["process_id"],
-        assignments=from_source("total_record_count"),
-        source=process_total_from_runs(store, run["process_id"]),
-    )
+    counts = _counts(count(num_records, "num_records"), processing_type)
+    _update_run_count(store, run, counts, {}, {})
+    _set_process_total(store, run)
 
 
 def heartbeat(store: Store, run: Run) -> bool:

@@ -259,12 +259,34 @@ class ProcessTracker:
 
     # --- run changes ------------------------------------------------------------------------------
 
-    def change_run_status(self, new_status: str, end_date: datetime | str | None = None) -> None:
+    def change_run_status(
+        self,
+        new_status: str,
+        end_date: datetime | str | None = None,
+        *,
+        low_date: Any = None,
+        high_date: Any = None,
+        num_records: int | None = None,
+        processing_type: str | None = None,
+    ) -> None:
         """Set the run's status; ``completed``/``failed`` also set the end time (default now).
 
-        A status name not yet known is created (a custom status).
+        A status name not yet known is created (a custom status). The run's last data dates and
+        record count may come with it, as ``set_process_run_low_high_dates`` and
+        ``set_process_run_record_count`` would write them, but in the status change's own MERGEs:
+        closing a run this way costs no more commits than the status change alone. Every value is
+        checked first; a bad one raises ``InvalidInput`` and nothing is written.
         """
-        self.status = run_changes.change_status(self.store, self._run, new_status, end_date)
+        self.status = run_changes.change_status(
+            self.store,
+            self._run,
+            new_status,
+            end_date,
+            low_date=low_date,
+            high_date=high_date,
+            num_records=num_records,
+            processing_type=processing_type,
+        )
         if self.status != RUNNING:
             self._stop_heartbeat()
 

@@ -384,6 +384,76 @@ def test_record_counts_replace_per_run_and_accumulate_per_process(spark, config,
     assert process_row(spark, config, name)["total_record_count"] == 1570
 
 
+# --- closing a run with its last dates and count -------------------------------------------------
+
+
+def test_a_closing_status_writes_dates_and_count_in_its_own_two_merges(spark, config, start, unique):
+    name = unique("close-with")
+    earlier = start(name)
+    earlier.set_process_run_record_count(300)
+    earlier.change_run_status("completed")
+    run = start(name)
+    run.set_process_run_low_high_dates(T(5), T(6))
+    before = table_versions(config)
+    run.change_run_status(
+        "completed", low_date=T(3), high_date=T(4), num_records=1200, processing_type="insert"
+    )
+    assert commits_since(before, config) == {"process_tracking": 1, "process": 1}
+    row, process = run_row(spark, config, run), process_row(spark, config, name)
+    assert (row["process_run_low_date_time"], row["process_run_high_date_time"]) == (T(3), T(6))
+    assert (row["process_run_record_count"], row["process_run_insert_count"]) == (1200, 1200)
+    assert row["process_run_end_date_time"] is not None and run.status == "completed"
+    assert process["total_record_count"] == 1500
+    assert process["last_completed_run_date_time"] == row["process_run_end_date_time"]
+
+
+def test_a_custom_status_with_a_count_sets_the_total_too(spark, config, start, unique):
+    name = unique("custom-with")
+    run = start(name)
+    before = table_versions(config)
+    run.change_run_status(unique("validated"), num_records=42, high_date=T(9))
+    assert commits_since(before, config)["process_tracking"] == 1
+    row = run_row(spark, config, run)
+    assert (row["process_run_record_count"], row["process_run_high_date_time"]) == (42, T(9))
+    assert row["process_run_low_date_time"] is None
+    assert process_row(spark, config, name)["total_record_count"] == 42
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"low_date": T(5), "high_date": T(4)},
+        {"num_records": -1},
+        {"num_records": 1.5},
+        {"processing_type": "insert"},
+        {"num_records": 3, "processing_type": "upsert"},
+    ],
+    ids=["low after high", "negative count", "float count", "type without count", "unknown type"],
+)
+def test_bad_closing_values_write_nothing_and_keep_the_run_running(spark, config, start, unique, arguments):
+    run = start(unique("close-bad"))
+    before = table_versions(config)
+    with pytest.raises(InvalidInput):
+        run.change_run_status("completed", **arguments)
+    assert commits_since(before, config) == {}
+    assert run.status == "running" and run_row(spark, config, run)["process_run_end_date_time"] is None
+
+
+def test_a_closing_count_past_the_bigint_total_writes_nothing(spark, config, start, unique):
+    name = unique("close-overflow")
+    first = start(name)
+    first.set_process_run_record_count(2**63 - 10)
+    first.change_run_status("completed")
+    run = start(name)
+    before = table_versions(config)
+    with pytest.raises(InvalidInput, match="BIGINT maximum"):
+        run.change_run_status("completed", num_records=11, low_date=T(1))
+    assert commits_since(before, config) == {}
+    row = run_row(spark, config, run)
+    assert (row["process_run_record_count"], row["process_run_low_date_time"]) == (0, None)
+    assert process_row(spark, config, name)["total_record_count"] == 2**63 - 10
+
+
 # --- start rules --------------------------------------------------------------------------------
 
 
@@ -605,15 +675,18 @@ def test_a_registration_cut_short_before_the_first_run_is_completed_by_the_next_
 
 
 def test_a_remembered_process_id_the_store_contradicts_is_read_again(spark, config, start, unique):
-    """A start reads runs by the process id it remembers, and checks that id in the same job."""
+    """A start the long way reads runs by the process id it remembers, and checks that id in the
+    same job. (Forgetting the session's known starts keeps the starts from being one MERGE.)"""
     name = unique("remembered")
     store = store_for(spark, config)
     start(name).change_run_status("completed")
     assert name not in store.process_ids  # a new process: registered, then seen by the next start
+    store.known_starts.pop(name)
     start(name).change_run_status("completed")
     real_id = process_row(spark, config, name)["process_id"]
     assert store.process_ids[name] == real_id
     store.process_ids[name] = real_id + 10_000  # as if the process was deleted and re-created
+    store.known_starts.pop(name)
     run = start(name)
     assert run.process_run_id == 3
     assert store.process_ids[name] == real_id

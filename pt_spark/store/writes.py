@@ -313,6 +313,7 @@ def merge_rows(
     prune: Sequence[str] = (),
     guard: Callable[[str], str] | None = None,
     narrow: bool = True,
+    source: Callable[[str], str] | None = None,
 ) -> Written:
     """Update some rows and insert others in ONE MERGE (one Delta transaction).
 
@@ -328,6 +329,7 @@ def merge_rows(
         guard: Keeps source rows by a rule that needs the table's current rows (e.g. drop every
             source row when a name is taken); see ``_merge``.
         narrow: See ``_merge``.
+        source: See ``_merge``.
     """
     return _merge(
         store,
@@ -342,6 +344,7 @@ def merge_rows(
         prune,
         guard,
         narrow,
+        source,
     )
 
 
@@ -383,11 +386,13 @@ def process_from_runs(store: Store, process_id: int, aggregates: Mapping[str, st
     return source
 
 
+#: The process total as an aggregate over its runs (``process_from_runs``): the sum of their counts.
+TOTAL_FROM_RUNS = {"total_record_count": "coalesce(sum(process_run_record_count), 0)"}
+
+
 def process_total_from_runs(store: Store, process_id: int) -> Callable[[str], str]:
     """Return a MERGE source that adds the process's total: the sum of its runs' counts, now."""
-    return process_from_runs(
-        store, process_id, {"total_record_count": "coalesce(sum(process_run_record_count), 0)"}
-    )
+    return process_from_runs(store, process_id, TOTAL_FROM_RUNS)
 
 
 def count_fits_total(store: Store, process_id: int, run_id: int) -> Callable[[str], str]:
@@ -435,6 +440,7 @@ def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]
 
 
 __all__ = [
+    "TOTAL_FROM_RUNS",
     "Written",
     "append_rows",
     "count_fits_total",
