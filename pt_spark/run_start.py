@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
 from pt_spark.store.ids import new_id
 from pt_spark.store.reads import system_ids
+from pt_spark.store.schema import bucket_of
 from pt_spark.store.store import Store
 from pt_spark.store.writes import (
     append_rows,
@@ -369,12 +370,16 @@ def _merge_new_run(
     previous_run_id: int | None,
     abandoned: dict[str, Any] | None,
     status_ids: dict[str, int],
+    guard: Callable[[str], str] | None = None,
+    source: Callable[[str], str] | None = None,
 ) -> bool:
     """Demote the previous latest run and insert ``new_row``, in one MERGE; True if it inserted.
 
     With ``abandoned``, the previous run is also closed as ``abandoned`` (see the module
     docstring). A key ``(process_id, process_run_id)`` taken by then inserts nothing (its writer
-    already demoted the previous run); a run name taken by then drops both rows.
+    already demoted the previous run); a run name taken by then drops both rows, and so does a
+    ``guard`` that finds its condition false when the statement runs. ``source`` builds the
+    MERGE source from the rows' view (see ``writes.merge_rows``).
     """
     named = new_row["process_run_name"] is not None
     rows = [new_row]
@@ -406,8 +411,10 @@ def _merge_new_run(
         guard=_both(
             _name_guard(store) if named else None,
             _takeover_guard(store, status_ids[RUNNING]) if abandoned is not None else None,
+            guard,
         ),
         narrow=not named,
+        source=source,
     )
     return written.inserted == 1
 
@@ -448,6 +455,34 @@ def _close_abandoned(
     log.warning("process run %s: %s", abandoned["process_tracking_id"], description)
 
 
+def _new_row(
+    process_id: int, status_id: int, run_id: int, actor_id: int | None, run_name: str | None
+) -> dict[str, Any]:
+    """Return a new run's ``process_tracking`` row, its id made here (before the write)."""
+    now = datetime.now()
+    return {
+        "process_tracking_id": new_id(),
+        "process_id": process_id,
+        "process_status_id": status_id,
+        "process_run_id": run_id,
+        "process_run_start_date_time": now,
+        "process_run_end_date_time": None,
+        "process_run_record_count": 0,
+        "process_run_insert_count": 0,
+        "process_run_update_count": 0,
+        "process_run_actor_id": actor_id,
+        "is_latest_run": True,
+        "process_run_name": run_name,
+        "process_run_uuid": str(uuid.uuid4()),
+        HEARTBEAT: now,
+    }
+
+
+def _is_own(state: StartState, new_row: dict[str, Any]) -> bool:
+    """Whether the latest run in ``state`` is ``new_row`` (a statement whose reply was lost won)."""
+    return bool(state.recent) and state.recent[0]["process_tracking_id"] == new_row["process_tracking_id"]
+
+
 def start_run(
     store: Store,
     process_id: int,
@@ -469,35 +504,109 @@ def start_run(
         decision = decide(state, process_name, max_failures, run_name, default_timeout)
         previous = state.recent[0]["process_run_id"] if state.recent else None
         run_id = (previous or 0) + 1
-        now = datetime.now()
-        new_row: dict[str, Any] = {
-            "process_tracking_id": new_id(),
-            "process_id": process_id,
-            "process_status_id": status_ids[decision.status],
-            "process_run_id": run_id,
-            "process_run_start_date_time": now,
-            "process_run_end_date_time": None,
-            "process_run_record_count": 0,
-            "process_run_insert_count": 0,
-            "process_run_update_count": 0,
-            "process_run_actor_id": actor_id,
-            "is_latest_run": True,
-            "process_run_name": run_name,
-            "process_run_uuid": str(uuid.uuid4()),
-            HEARTBEAT: now,
-        }
+        new_row = _new_row(process_id, status_ids[decision.status], run_id, actor_id, run_name)
         won = _merge_new_run(store, new_row, previous, decision.abandoned, status_ids)
         if not won:
             state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
-            won = (
-                bool(state.recent)
-                and state.recent[0]["process_tracking_id"] == new_row["process_tracking_id"]
-            )
+            won = _is_own(state, new_row)
         if won:
             if decision.abandoned is not None:
                 _close_abandoned(store, decision.abandoned, new_row, process_name)
             return StartedRun(new_row, decision.status, decision.abandoned)
     raise ConcurrentUpdateError(f"Could not start a run of {process_name!r}: other runs kept starting first.")
+
+
+# --- the start after a run this session started ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownStart:
+    """What a session remembers of the last run it started of a process (see ``start_after``).
+
+    Attributes:
+        process_id: The process.
+        process_run_id: The run this session started.
+        fingerprint: The registration the process had then (``registration.fingerprint``).
+        actor_name: The actor that started it (None for none).
+        actor_id: That actor's id.
+    """
+
+    process_id: int
+    process_run_id: int
+    fingerprint: str
+    actor_name: str | None
+    actor_id: int | None
+
+
+#: Latest-run statuses after which the next run may not simply start ``running``: they refuse it,
+#: or (a failure) may begin a streak that puts it on hold.
+_NOT_PLAIN = (RUNNING, ON_HOLD, FAILED)
+
+
+def _after_known(store: Store, known: KnownStart) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """Return the MERGE source and guard that keep the new run only if ``known`` is still current.
+
+    The source takes the new run's rows only beside the run ``known`` started, read when the
+    statement runs: still the latest run, with a status after which the next run simply starts
+    ``running``. Reading that row in the source (a filter on the small partition of latest runs,
+    in the MERGE's own scan) costs no Spark job of its own, where a subquery costs one per pass.
+    The guard drops the rows when the process has a dependency (then parents' runs decide).
+    A registration changed by another caller, or an actor made anew, goes with a run that
+    caller started, so it too fails the latest-run test; this session's own changes are seen
+    before the MERGE (``known`` is only used when the arguments match).
+    """
+    runs, parents = store.qualified("process_tracking"), store.qualified("process_dependency")
+    process_id = int_literals([known.process_id])
+    bucket, run_id = int_literals([bucket_of(known.process_id)]), int_literals([known.process_run_id])
+    not_plain = int_literals(system_ids(store, "process_status_lkup", list(_NOT_PLAIN)).values())
+    latest = (  # identifiers and library integers only
+        f"latest.bucket = {bucket} AND latest.is_latest_run AND latest.process_id = {process_id} "
+        f"AND latest.process_run_id = {run_id} AND latest.process_status_id NOT IN ({not_plain})"
+    )
+
+    def source(view: str) -> str:
+        return f"(SELECT v.* FROM {view} AS v JOIN {runs} AS latest ON {latest})"  # noqa: S608
+
+    def guard(_view: str) -> str:
+        return f"NOT EXISTS (SELECT 1 FROM {parents} WHERE child_process_id = {process_id})"  # noqa: S608
+
+    return source, guard
+
+
+def start_after(store: Store, known: KnownStart) -> tuple[StartedRun, bool]:
+    """Start the next run after the one ``known`` describes, in one MERGE and with no read.
+
+    The steady state of a process started again and again in one session (a notebook, a
+    long-lived driver): its last run completed and nothing about it changed. The MERGE inserts
+    run ``known.process_run_id + 1`` as ``running`` only if that run is still the latest one
+    when the statement runs (``_after_known``), and its own count of inserted rows tells
+    whether it did: a start of the same process by another writer, a failed, running or held
+    run, or a dependency all make it insert nothing, and the caller starts the long way.
+
+    Returns:
+        The run this start tried to insert, and whether the MERGE inserted it. Nothing else is
+        written. A statement re-run after a lost reply finds its own row and inserts nothing:
+        ``recognise`` tells that case from a refusal, once the caller has read the state. Any
+        error of the MERGE (a table removed or from an older store, a lost connection) is
+        logged and also returns False: the long way reads the store first, and reports what is
+        wrong with it in its own words (``StoreNotReady`` naming setup, ``StoreAccessError``).
+    """
+    status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD, ABANDONED])
+    run_id = known.process_run_id + 1
+    new_row = _new_row(known.process_id, status_ids[RUNNING], run_id, known.actor_id, None)
+    try:
+        source, guard = _after_known(store, known)
+        won = _merge_new_run(store, new_row, known.process_run_id, None, status_ids, guard, source)
+    except Exception as error:  # any: the long way checks the store and reports what it finds
+        first_line = (str(error).splitlines() or [type(error).__name__])[0][:300]
+        log.info("one-MERGE start failed (%s); starting the long way", first_line)
+        won = False
+    return StartedRun(new_row, RUNNING), won
+
+
+def recognise(state: StartState, attempted: StartedRun | None) -> StartedRun | None:
+    """Return ``attempted`` if ``state`` shows it inserted after all (its statement's reply was lost)."""
+    return attempted if attempted is not None and _is_own(state, attempted.row) else None
 
 
 __all__ = [
@@ -506,12 +615,15 @@ __all__ = [
     "Decision",
     "HEARTBEAT",
     "FAILED",
+    "KnownStart",
     "ON_HOLD",
     "RUNNING",
     "StartState",
     "StartedRun",
     "decide",
     "read_start_state",
+    "recognise",
     "stale_timeout",
+    "start_after",
     "start_run",
 ]

@@ -29,8 +29,20 @@ from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound, ProcessOnHold, ProcessRunFailed, SessionError
 from pt_spark.heartbeat import BackgroundHeartbeat
-from pt_spark.registration import ProcessRequest, Side, is_registered, register_process
-from pt_spark.run_start import FAILED, ON_HOLD, PROCESS_ERROR, RUNNING, decide, read_start_state, start_run
+from pt_spark.registration import ProcessRequest, Side, fingerprint, is_registered, register_process
+from pt_spark.run_start import (
+    FAILED,
+    ON_HOLD,
+    PROCESS_ERROR,
+    RUNNING,
+    KnownStart,
+    StartedRun,
+    decide,
+    read_start_state,
+    recognise,
+    start_after,
+    start_run,
+)
 from pt_spark.store.store import store_for
 from pt_spark.validation import (
     attributes_dict,
@@ -137,9 +149,31 @@ class ProcessTracker:
             self._heartbeat = BackgroundHeartbeat(self.heartbeat, every, self.process_tracking_id)
 
     def _start(self, request: ProcessRequest, run_name: str | None) -> None:
-        """Register what changed (nothing, in the steady state), then start the run (SPEC §2.2)."""
+        """Start the run (docs/SPEC.md §2.2): one MERGE after this session's last start, else the long way."""
+        attempt = None
+        known = self.store.known_starts.get(request.process_name)
+        if (
+            known is not None
+            and run_name is None
+            and known.fingerprint == fingerprint(request)
+            and known.actor_name == request.actor_name
+        ):
+            attempt, won = start_after(self.store, known)
+            if won:
+                self._started(request, attempt, known.actor_id)
+                return
+        self._start_the_long_way(request, run_name, attempt)
+
+    def _start_the_long_way(
+        self, request: ProcessRequest, run_name: str | None, attempt: StartedRun | None
+    ) -> None:
+        """Read the start state, decide, register what changed (nothing, in the steady state), start."""
         window, timeout = self.config.max_concurrent_failures, self.config.stale_run_timeout
         state = read_start_state(self.store, request.process_name, run_name, request.actor_name, window)
+        recognised = recognise(state, attempt)
+        if recognised is not None:
+            self._started(request, recognised, state.actor_id)
+            return
         decide(state, request.process_name, window, run_name, timeout)  # refuse before registering
         if is_registered(request, state.process, bool(state.recent)) and (
             request.actor_name is None or state.actor_id is not None
@@ -152,7 +186,19 @@ class ProcessTracker:
         started = start_run(
             self.store, process_id, request.process_name, actor_id, run_name, window, state, timeout
         )
-        self._set_run({**started.row, "process_name": request.process_name}, started.status)
+        self._started(request, started, actor_id)
+
+    def _started(self, request: ProcessRequest, started: StartedRun, actor_id: int | None) -> None:
+        """Take the started run as this tracker's; remember it for the session's next start."""
+        row = started.row
+        self.store.known_starts[request.process_name] = KnownStart(
+            process_id=int(row["process_id"]),
+            process_run_id=int(row["process_run_id"]),
+            fingerprint=fingerprint(request),
+            actor_name=request.actor_name,
+            actor_id=actor_id,
+        )
+        self._set_run({**row, "process_name": request.process_name}, started.status)
         if started.status == ON_HOLD:
             raise ProcessOnHold(
                 f"The process {request.process_name} is currently on hold.", request.process_name

@@ -17,8 +17,18 @@ import pytest
 from helpers import commits_since, partition_columns, table, table_versions
 from pyspark.sql import functions as F
 
-from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig, setup
+import pt_spark.tracker as tracker_module
+from pt_spark import (
+    ExtractTracker,
+    ProcessDependencyError,
+    ProcessRunRefused,
+    ProcessTracker,
+    TrackerConfig,
+    setup,
+)
+from pt_spark.store import store_for, writes
 from pt_spark.store.ids import new_ids
+from pt_spark.store.reads import create_missing
 from pt_spark.store.schema import (
     BUCKETS,
     LAYOUT_PROPERTY,
@@ -120,6 +130,122 @@ def test_a_start_of_an_existing_process_is_one_commit(spark, config, unique):
     before = table_versions(config)
     ProcessTracker(spark=spark, process_name=name, process_type="Load", config=config)
     assert commits_since(before, config) == {"process_tracking": 1}
+
+
+# --- the next start in a session: one guarded MERGE -----------------------------------------------
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Count the statements the library runs and the start-state reads a start makes."""
+    real_execute, real_read = writes._execute, tracker_module.read_start_state
+    counts = {"statements": 0, "state_reads": 0}
+
+    def execute(store, sql):
+        counts["statements"] += 1
+        return real_execute(store, sql)
+
+    def read(*arguments, **keywords):
+        counts["state_reads"] += 1
+        return real_read(*arguments, **keywords)
+
+    monkeypatch.setattr(writes, "_execute", execute)
+    monkeypatch.setattr(tracker_module, "read_start_state", read)
+    return counts
+
+
+def _tracker(spark, config, name, **arguments):
+    given = {"process_type": "Load", "actor_name": "nightly", "tool_name": "Spark", **arguments}
+    return ProcessTracker(spark=spark, process_name=name, config=config, **given)
+
+
+def _runs(spark, config, name):
+    process = table(spark, config, "process").where(F.col("process_name") == name).select("process_id")
+    runs = table(spark, config, "process_tracking").join(process, "process_id")
+    return {row.process_run_id: row for row in runs.collect()}
+
+
+def _reset(counts):
+    counts.update(statements=0, state_reads=0)
+
+
+def test_the_next_start_in_a_session_is_one_merge_and_reads_nothing(spark, config, unique, spied):
+    name = unique("next-start")
+    first = _tracker(spark, config, name)
+    first.change_run_status("completed")
+    before = table_versions(config)
+    _reset(spied)
+    second = _tracker(spark, config, name)
+    assert spied == {"statements": 1, "state_reads": 0}
+    assert commits_since(before, config) == {"process_tracking": 1}
+    runs = _runs(spark, config, name)
+    actor = table(spark, config, "actor_lkup").where(F.col("actor_name") == "nightly").first().actor_id
+    assert (second.process_run_id, second.status) == (2, "running")
+    assert (runs[2].process_tracking_id, runs[2].is_latest_run, runs[1].is_latest_run) == (
+        second.process_tracking_id,
+        True,
+        False,
+    )
+    assert runs[2].process_run_actor_id == actor and second.actor.actor_name == "nightly"
+
+
+def test_a_run_another_session_started_meanwhile_sends_the_start_the_long_way(spark, config, unique, spied):
+    name = unique("other-session")
+    _tracker(spark, config, name).change_run_status("completed")
+    store = store_for(spark, config)
+    seen = store.known_starts[name]
+    _tracker(spark, config, name).change_run_status("completed")  # run 2: "another job"
+    store.known_starts[name] = seen  # this session knows only run 1
+    _reset(spied)
+    third = _tracker(spark, config, name)
+    assert third.process_run_id == 3 and spied["state_reads"] == 1
+    runs = _runs(spark, config, name)
+    assert sorted(runs) == [1, 2, 3] and [r for r, row in runs.items() if row.is_latest_run] == [3]
+    store.known_starts[name] = seen  # run 3 is running: the guard keeps the next start from passing it
+    with pytest.raises(ProcessRunRefused):
+        _tracker(spark, config, name)
+    assert sorted(_runs(spark, config, name)) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["failed", "new target", "other actor", "run name"],
+)
+def test_a_start_after_a_change_takes_the_long_way_and_is_right(spark, config, unique, spied, change):
+    name = unique("changed")
+    first = _tracker(spark, config, name)
+    first.change_run_status("failed" if change == "failed" else "completed")
+    arguments = {
+        "failed": {},
+        "new target": {"targets": [unique("target")]},
+        "other actor": {"actor_name": unique("actor")},
+        "run name": {"process_run_name": unique("named")},
+    }[change]
+    _reset(spied)
+    second = _tracker(spark, config, name, **arguments)
+    assert spied["state_reads"] == 1 and (second.process_run_id, second.status) == (2, "running")
+    if change == "new target":
+        assert [e.source_name for e in second.targets] == arguments["targets"]
+    if change == "other actor":
+        assert second.actor.actor_name == arguments["actor_name"]
+    if change == "run name":
+        assert _runs(spark, config, name)[2].process_run_name == arguments["process_run_name"]
+
+
+def test_a_dependency_added_after_a_start_blocks_the_next_one(spark, config, unique, spied):
+    parent, child = unique("parent"), unique("child")
+    _tracker(spark, config, child).change_run_status("completed")
+    _tracker(spark, config, parent)  # running
+    ids = {
+        row.process_name: row.process_id
+        for row in table(spark, config, "process").where(F.col("process_name").isin(parent, child)).collect()
+    }
+    dependency = {"parent_process_id": ids[parent], "child_process_id": ids[child], "dependency_type_id": 2}
+    create_missing(store_for(spark, config), "process_dependency", [dependency])
+    before = table_versions(config)
+    with pytest.raises(ProcessDependencyError):
+        _tracker(spark, config, child)
+    assert commits_since(before, config) == {}
 
 
 # --- write buckets ------------------------------------------------------------------------------

@@ -91,6 +91,15 @@ def test_a_run_life_cycle(spark, config, unique):
     assert process_row(spark, config, name)["total_record_count"] == 50
     assert run_statuses(spark, config, name) == ["completed", "completed"]
 
+    third = start(spark, config, name)  # started as the last run was: the one guarded MERGE
+    third.change_run_status("completed", low_date=T(1), high_date=T(2), num_records=5)
+    row = run_row(spark, config, third.process_tracking_id)
+    assert third.process_run_id == again.process_run_id + 1
+    assert (row["process_run_low_date_time"], row["process_run_high_date_time"]) == (T(1), T(2))
+    assert row["process_run_record_count"] == 5
+    assert process_row(spark, config, name)["total_record_count"] == 55
+    assert run_statuses(spark, config, name) == ["completed", "completed", "completed"]
+
 
 def test_refusals_failures_holds_and_release(spark, config, unique):
     name = unique("connect flaky")
