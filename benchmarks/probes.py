@@ -194,12 +194,20 @@ def data_files(location: str, table: str) -> int:
     Replays the JSON commits (Delta keeps them for 30 days, so a benchmark's store has them all):
     every ``add`` not followed by a ``remove`` of the same path is a live file.
     """
-    return _live_files_by_replay(_log_dir(location, table))
+    return len(_live_files_by_replay(_log_dir(location, table)))
 
 
-def _live_files_by_replay(log: Path) -> int:
-    """Count the live data files of the log folder ``log``."""
-    live: set[str] = set()
+def files_per_partition(location: str, table: str) -> dict[str, int]:
+    """Return the live data files of each partition (``"bucket=3/is_latest_run=true"``; ``""``)."""
+    counts: dict[str, int] = {}
+    for partition in _live_files_by_replay(_log_dir(location, table)).values():
+        counts[partition] = counts.get(partition, 0) + 1
+    return counts
+
+
+def _live_files_by_replay(log: Path) -> dict[str, str]:
+    """Return ``{path: partition}`` for the live data files of the log folder ``log``."""
+    live: dict[str, str] = {}
     for path in sorted(log.glob("*.json"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1):
         if not path.stem.isdigit():
             continue
@@ -207,10 +215,11 @@ def _live_files_by_replay(log: Path) -> int:
             for line in handle:
                 action = json.loads(line)
                 if "add" in action:
-                    live.add(action["add"]["path"])
+                    values = action["add"].get("partitionValues") or {}
+                    live[action["add"]["path"]] = "/".join(f"{k}={v}" for k, v in sorted(values.items()))
                 elif "remove" in action:
-                    live.discard(action["remove"]["path"])
-    return len(live)
+                    live.pop(action["remove"]["path"], None)
+    return live
 
 
 __all__ = [
@@ -222,6 +231,7 @@ __all__ = [
     "commits_between",
     "cpu_timed",
     "data_files",
+    "files_per_partition",
     "last_job_id",
     "latest_version",
     "median",

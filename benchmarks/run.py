@@ -71,7 +71,7 @@ FULL = Plan(
     HistorySize(1_000, 1_000),
     HistorySize(100_000, 1_000_000),
     reps=5,
-    tracked_runs=300,
+    tracked_runs=64,
     finder_rounds=3,
 )
 QUICK = Plan(
@@ -79,7 +79,7 @@ QUICK = Plan(
     HistorySize(100, 100, processes=20, locations=10),
     HistorySize(10_000, 100_000, processes=20, locations=10),
     reps=3,
-    tracked_runs=10,
+    tracked_runs=64,
 )
 
 

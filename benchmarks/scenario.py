@@ -203,6 +203,10 @@ def make_template(spark: SparkSession, root: Path, size: HistorySize, bulk_folde
     info: dict[str, Any] = {}
     seconds, store = timed(lambda: setup(spark, config=config))
     info["setup_s"] = round(seconds, 2)
+    before = versions(str(location), ALL_TABLES)
+    seconds, _ = timed(lambda: setup(spark, config=config))
+    again = commits_between(str(location), before, versions(str(location), ALL_TABLES))
+    info.update(setup_again_s=round(seconds, 2), setup_again_commits=sum(again.writes.values()))
     seconds, (ids, steps) = timed(lambda: load_shared(store, size))
     info.update(shared_s=round(seconds, 2), shared=steps)
 
@@ -425,14 +429,12 @@ class StoreBench:
             self.measure(job_name(files), lambda files=files, tag=tag: self._job(files, tag), record)  # type: ignore[misc]
 
     def _job(self, files: int, tag: str) -> int:
-        """Start, dates, count, ``files`` extracts registered with their write audits and moved
-        ready -> loading -> loaded, complete; return the number of extracts."""
+        """Start, ``files`` extracts registered with their write audits and moved ready ->
+        loading -> loaded, complete with the run's dates and count; return the number of extracts."""
         run = self.tracker()
         self.run = run
         low = datetime(2024, 1, 1) + timedelta(days=self._tag)
         high = low + timedelta(hours=5)
-        run.set_process_run_low_high_dates(low, high)
-        run.set_process_run_record_count(1000 * files)
         rows = [
             {
                 "filename": f"job_{tag}_{index:03d}.csv",
@@ -445,7 +447,7 @@ class StoreBench:
         ids = run.register_extracts(rows, location_path=JOB_PATH, status="ready")
         run.bulk_change_extract_status(ids, "loading")
         run.bulk_change_extract_status(ids, "loaded")
-        run.change_run_status("completed")
+        run.change_run_status("completed", low_date=low, high_date=high, num_records=1000 * files)
         return len(ids)
 
     def finders(self, record: bool = True, rounds: int = 1) -> None:

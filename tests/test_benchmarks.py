@@ -14,8 +14,16 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from benchmarks.probes import commits_between, data_files, versions
-from benchmarks.report import evaluate, lines, markdown, tracked_job_lines, update_readme
+from benchmarks.probes import commits_between, data_files, files_per_partition, versions
+from benchmarks.report import (
+    SMALL_FILES_JUDGED_AFTER,
+    SMALL_FILES_PER_PARTITION,
+    evaluate,
+    lines,
+    markdown,
+    tracked_job_lines,
+    update_readme,
+)
 from benchmarks.run import FULL, QUICK, _arguments, _plan
 from benchmarks.scenario import CHANGE_CALLS, FINDERS, JOB_SIZES, job_name
 
@@ -26,6 +34,22 @@ FINDER = "find_process_contacts"
 #: A tracked job's commits as the batch API makes them (4 extract tables, 3 run-level writes).
 JOB_COMMITS = {"process_tracking": 4, "process": 2, "extract_tracking": 3}
 JOB_VERDICTS = 2 * len(JOB_SIZES) + 1  # commits and time per size, and the growth of commits
+#: Tables the small-files runs gave 70 commits (judged) and one they gave 1 (information).
+BUSY_TABLES, QUIET_TABLE = ("extract_tracking", "process_tracking"), "location_lkup"
+SETUP_VERDICTS = 3  # a new store's setup, setup on a current store, the benchmark's wall time
+
+
+def _counts(version: int, most: int = 2) -> dict[str, int]:
+    """One table's file counts as ``benchmarks.smallfiles.file_counts`` records them."""
+    return {"version": version, "files": most + 1, "partitions": 2, "most_in_one_partition": most}
+
+
+def _tracked(most: int = 2) -> dict[str, Any]:
+    """The small-files runs' file counts before and after them."""
+    before = {table: _counts(10) for table in (*BUSY_TABLES, QUIET_TABLE)}
+    after = {table: _counts(80, most) for table in BUSY_TABLES}
+    after[QUIET_TABLE] = _counts(11, most)
+    return {"runs": 70, "before": before, "after": after}
 
 
 def _measured(seconds: float, tables: dict[str, int] | None = None) -> dict[str, Any]:
@@ -56,10 +80,10 @@ def _results(small: dict[str, Any], large: dict[str, Any], finders_files: float 
     floors = {table: dict(floor) for table in ("process_tracking", "process", "extract_tracking")}
     compare = {"small_files": {"median_s": finders_files}, "compacted": {"median_s": 1.0}}
     return {
-        "meta": {},
+        "meta": {"mode": "full", "wall_s": 1800.0, "template": {"setup_s": 15.0, "setup_again_commits": 0}},
         "floors": {SMALL: floors, LARGE: {table: dict(floor) for table in floors}},
         "calls": {SMALL: store(small), LARGE: store(large)},
-        "small_files": {"finders": {name: compare for name in FINDERS}, "files": {}},
+        "small_files": {"finders": {name: compare for name in FINDERS}, "files": {}, "tracked": _tracked()},
         "errors": [],
     }
 
@@ -72,8 +96,8 @@ def test_calls_within_their_targets_pass_every_line() -> None:
     results = evaluate(_results({}, {}), SMALL, LARGE)
 
     calls, finders = len(CHANGE_CALLS), len(FINDERS)
-    judged = (calls + finders) + calls + (calls + finders) + finders  # commits, per call, growth, files
-    judged += JOB_VERDICTS
+    judged = (calls + finders) + calls + (calls + finders)  # commits, per call, growth
+    judged += len(BUSY_TABLES) + SETUP_VERDICTS + JOB_VERDICTS
     assert results["summary"] == {"PASS": judged, "FAIL": 0, "ERROR": 0}
     assert all(line.startswith(("PASS", "info", "summary")) for line in lines(results, SMALL, LARGE))
 
@@ -130,11 +154,67 @@ def test_growth_judges_large_over_small_with_a_looser_target_for_finders() -> No
     assert (change["target_x"], change["result"]) == (1.5, "FAIL")
 
 
-def test_small_files_compare_with_the_compacted_twin() -> None:
-    results = evaluate(_results({}, {}, finders_files=1.6), SMALL, LARGE)
+def test_small_files_are_judged_by_the_fullest_partition_of_each_busy_table() -> None:
+    results = _results({}, {})
+    results["small_files"]["tracked"] = _tracked(most=SMALL_FILES_PER_PARTITION + 1)
+    evaluate(results, SMALL, LARGE)
 
-    assert {row["result"] for row in results["small_files_table"]} == {"FAIL"}
-    assert results["summary"]["FAIL"] == len(FINDERS)
+    rows = {row["table"]: row for row in results["small_files_table"]}
+    assert {table: rows[table]["result"] for table in BUSY_TABLES} == dict.fromkeys(BUSY_TABLES, "FAIL")
+    assert (rows["process_tracking"]["commits"], rows["process_tracking"]["most"]) == (70, 51)
+    assert rows[QUIET_TABLE]["result"] == "info"  # 1 commit cannot pile files up
+    assert results["summary"]["FAIL"] == len(BUSY_TABLES)
+    line = next(text for text in lines(results, SMALL, LARGE) if "small files process_tracking" in text)
+    assert line.startswith("FAIL ") and "51 files in its fullest partition (target <= 50)" in line
+
+
+def test_finders_slower_on_small_files_are_information_only() -> None:
+    results = evaluate(_results({}, {}, finders_files=3.0), SMALL, LARGE)
+
+    assert {row["ratio"] for row in results["small_files_finders"]} == {3.0}
+    assert results["summary"]["FAIL"] == 0
+
+
+def test_small_files_without_file_counts_are_errors() -> None:
+    results = _results({}, {})
+    del results["small_files"]["tracked"]["after"]["process_tracking"]
+    evaluate(results, SMALL, LARGE)
+
+    assert _row(results["small_files_table"], "process_tracking", "table")["result"] == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("meta", "failed"),
+    [
+        ({"template": {"setup_s": 20.5, "setup_again_commits": 0}}, "setup of a new store"),
+        ({"template": {"setup_s": 15.0, "setup_again_commits": 1}}, "setup on a current store"),
+        ({"wall_s": 46 * 60.0}, "benchmark wall time"),
+        ({"mode": "quick", "wall_s": 9 * 60.0}, "benchmark wall time"),
+    ],
+)
+def test_setup_and_wall_time_targets(meta: dict[str, Any], failed: str) -> None:
+    results = _results({}, {})
+    results["meta"].update(meta)
+    evaluate(results, SMALL, LARGE)
+
+    verdicts = {row["what"]: row["result"] for row in results["setup_and_wall"]}
+    assert verdicts.pop(failed) == "FAIL"
+    assert set(verdicts.values()) == {"PASS"}
+    assert results["summary"]["FAIL"] == 1
+
+
+def test_a_tracked_job_only_run_has_no_wall_time_target_and_missing_setup_is_an_error() -> None:
+    results = _results({}, {})
+    results["meta"] = {"mode": "full, tracked job only", "wall_s": 99 * 60.0}
+    evaluate(results, SMALL, LARGE)
+
+    verdicts = {row["what"]: row["result"] for row in results["setup_and_wall"]}
+    assert verdicts == {
+        "setup of a new store": "ERROR",
+        "setup on a current store": "ERROR",
+        "benchmark wall time": "info",
+    }
+    assert "info  benchmark wall time" in "\n".join(lines(results, SMALL, LARGE))
 
 
 def test_a_call_that_raised_is_an_error_not_a_pass() -> None:
@@ -234,6 +314,8 @@ def test_the_readme_section_between_the_markers_is_replaced(tmp_path: Path) -> N
     )
     assert "old" not in text and "each finder timed 3 times per repetition" in text
     assert "| tracked job, 100 extracts | 9 (extract_tracking:3, process:2, process_tracking:4) |" in text
+    assert "| process_tracking | 70 | 2 | 3 | 2 | None | PASS |" in text
+    assert "| setup on a current store | 0 commits | target <= 0 | PASS |" in text
     bare = tmp_path / "bare.md"
     bare.write_text("no markers\n", encoding="utf-8")
     assert not update_readme(str(bare), "section")
@@ -241,8 +323,11 @@ def test_the_readme_section_between_the_markers_is_replaced(tmp_path: Path) -> N
 
 
 def test_the_plans_and_their_overrides() -> None:
-    assert (FULL.reps, FULL.tracked_runs, FULL.finder_rounds) == (5, 300, 3)
+    assert (FULL.reps, FULL.tracked_runs, FULL.finder_rounds) == (5, 64, 3)
     assert (QUICK.reps, QUICK.finder_rounds) == (3, 1)
+    # each run commits at least once to every busy table: enough runs to pile files past the limit
+    assert SMALL_FILES_JUDGED_AFTER > SMALL_FILES_PER_PARTITION
+    assert min(FULL.tracked_runs, QUICK.tracked_runs) >= SMALL_FILES_JUDGED_AFTER
     plan = _plan(_arguments(["--quick", "--reps", "2", "--finder-rounds", "4", "--sizes", "1,2,3,4"]))
     assert (plan.mode, plan.reps, plan.finder_rounds) == ("quick", 2, 4)
     assert (plan.small.runs, plan.small.extracts, plan.large.runs, plan.large.extracts) == (1, 2, 3, 4)
@@ -269,3 +354,17 @@ def test_commit_and_file_counters_agree_with_delta(spark: SparkSession, tmp_path
     assert (commits.writes, commits.compactions) == ({table: 1}, {table: 1})
     assert after[table] - before[table] == 2
     assert data_files(str(tmp_path), table) == delta.detail().collect()[0]["numFiles"] == 1
+
+
+def test_files_per_partition_agree_with_the_files_spark_reads(spark: SparkSession, tmp_path: Path) -> None:
+    table = "partitioned"
+    path = str(tmp_path / table)
+    rows = spark.range(6).selectExpr("id", "CAST(id % 2 AS INT) AS bucket")
+    rows.write.format("delta").partitionBy("bucket").save(path)
+    rows.where("bucket = 1").write.format("delta").mode("append").save(path)
+    read = spark.read.format("delta").load(path).inputFiles()
+
+    counts = files_per_partition(str(tmp_path), table)
+    expected = {f"bucket={b}": sum(f"/bucket={b}/" in file for file in read) for b in (0, 1)}
+    assert counts == expected and counts["bucket=1"] > counts["bucket=0"]
+    assert sum(counts.values()) == data_files(str(tmp_path), table) == len(read)
