@@ -12,7 +12,7 @@ as many files as the table got commits. The runs only need to give each busy tab
 than that limit (64 runs), not hundreds of them.
 
 For information, the store's folder is then copied to a twin store, only the twin is compacted with
-``pt_spark.maintenance.maintain``, and the finders are timed on the two alternately.
+``pt_spark.store.maintenance.maintain``, and the finders are timed on the two alternately.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from benchmarks.history import HistorySize
 from benchmarks.probes import Samples, cpu_timed, data_files, files_per_partition, timed, versions
 from benchmarks.scenario import FINDERS, StoreBench, Template, error_text, finder_calls
 from pt_spark import ExtractTracker, ProcessTracker, TrackerConfig
-from pt_spark.maintenance import maintain
+from pt_spark.store.maintenance import maintain
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -25,10 +25,10 @@ from pt_spark.errors import (
     StoreAccessError,
     StoreNotReady,
 )
-from pt_spark.extracts import ExtractTracker
-from pt_spark.maintenance import maintain
+from pt_spark.extracts.tracker import ExtractTracker
+from pt_spark.runs.tracker import ProcessTracker
 from pt_spark.store import setup
-from pt_spark.tracker import ProcessTracker
+from pt_spark.store.maintenance import maintain
 
 __all__ = [
     "ConcurrentUpdateError",

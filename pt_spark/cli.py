@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 import click
 
 from pt_spark._version import __version__
-from pt_spark.admin_topics import PROCESS_RUN, all_options, describe, find_topic, normalize_topic, topic_names
+from pt_spark.admin.topics import PROCESS_RUN, all_options, describe, find_topic, normalize_topic, topic_names
 from pt_spark.errors import ConfigError, InvalidInput, ProcessTrackerError
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def _cli_value(text: str | None) -> Any:
 def _topic_options(
     *names: Callable[..., Any], process_run: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add ``--topic``, the ``names`` options and one option per topic option (``admin_topics``)."""
+    """Add ``--topic``, the ``names`` options and one option per topic option (``pt_spark.admin.topics``)."""
     kinds = {"whole": click.IntRange(min=0), "text": str, "value": str}
     options = [
         click.option(
@@ -260,7 +260,7 @@ def maintain(retention_hours: float, no_vacuum: bool, **store: Any) -> None:
 
     Safe while trackers write. Run it from a nightly job, or after a large backfill.
     """
-    from pt_spark.maintenance import maintain as maintain_store
+    from pt_spark.store.maintenance import maintain as maintain_store
 
     spark, config = _session_and_config(store)
     report = maintain_store(

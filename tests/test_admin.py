@@ -11,7 +11,7 @@ from helpers import seed_attribute, seed_processes, seed_run, seed_store, table,
 from pyspark.sql import functions as F
 
 from pt_spark import InvalidInput, NotFound, ProcessTracker, ProtectedRowError, admin
-from pt_spark.admin_topics import TOPICS, filter_value
+from pt_spark.admin.topics import TOPICS, filter_value
 from pt_spark.store.writes import append_rows, with_new_ids
 
 # topic -> (table, name column, create options, {column: expected value after create})

@@ -16,7 +16,7 @@ from helpers import seed_attribute, seed_processes, seed_run, table, table_versi
 from pyspark.sql import functions as F
 
 from pt_spark import ProcessOnHold, ProcessTracker, TrackerConfig
-from pt_spark.admin_topics import topic_names
+from pt_spark.admin.topics import topic_names
 from pt_spark.cli import format_table, main
 
 COMMANDS = ("setup", "create", "update", "delete", "runs", "maintain")

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pt_spark import TrackerConfig
-from pt_spark.demo import EXTRACT_PROCESS, LOAD_PROCESS, file_name, run_pipeline
+from pt_spark.demo.pipeline import EXTRACT_PROCESS, LOAD_PROCESS, file_name, run_pipeline
 from pt_spark.store.schema import TABLES
 from tests.helpers import table
 

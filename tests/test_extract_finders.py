@@ -11,13 +11,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pt_spark import ExtractDependencyError, InvalidInput, NotFound, ProcessTracker, TrackerConfig
-from pt_spark.extract_batch import bulk_change_extract_status, register_extracts_by_location
-from pt_spark.extract_finders import (
+from pt_spark.extracts.batch import bulk_change_extract_status, register_extracts_by_location
+from pt_spark.extracts.finders import (
     find_extracts_by_filename,
     find_extracts_by_location,
     find_extracts_by_process,
 )
-from pt_spark.extracts import ExtractTracker
+from pt_spark.extracts.tracker import ExtractTracker
 from tests.helpers import commits_since, table, table_versions
 
 FINDER_COLUMNS = [

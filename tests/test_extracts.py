@@ -17,9 +17,15 @@ from pt_spark import (
     ProcessTrackerError,
     TrackerConfig,
 )
-from pt_spark.extracts import ExtractTracker
-from pt_spark.locations import derive_types, join_path, parse_file_size, parse_location_path, split_file_name
-from pt_spark.paths import normalize_path, path_spellings
+from pt_spark.extracts.locations import (
+    derive_types,
+    join_path,
+    parse_file_size,
+    parse_location_path,
+    split_file_name,
+)
+from pt_spark.extracts.paths import normalize_path, path_spellings
+from pt_spark.extracts.tracker import ExtractTracker
 from tests.helpers import commits_since, table, table_versions
 
 

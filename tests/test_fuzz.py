@@ -43,7 +43,7 @@ from pt_spark import (
     maintain,
     setup,
 )
-from pt_spark.paths import normalize_path
+from pt_spark.extracts.paths import normalize_path
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
 from pt_spark.validation import EARLIEST_TIMESTAMP
 
@@ -699,7 +699,7 @@ bad_sizes = st.one_of(
 
 
 def _valid_size(value: Any) -> bool:
-    from pt_spark.locations import parse_file_size
+    from pt_spark.extracts.locations import parse_file_size
 
     try:
         parse_file_size(value)
@@ -761,7 +761,7 @@ def test_extract_tracker_accepts_and_round_trips(spark, config, run, filename, e
     )
     row = table(spark, config, "extract_tracking").where(F.col("extract_id") == tracked.extract_id).first()
     assert row.extract_filename == name == tracked.filename
-    from pt_spark.locations import parse_file_size
+    from pt_spark.extracts.locations import parse_file_size
 
     assert row.extract_filesize == parse_file_size(size)
     location = (

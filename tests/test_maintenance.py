@@ -12,7 +12,7 @@ from helpers import table, table_versions
 from pyspark.sql import SparkSession
 
 from pt_spark import InvalidInput, TrackerConfig
-from pt_spark.maintenance import maintain
+from pt_spark.store.maintenance import maintain
 from pt_spark.store.schema import TABLES
 
 SMALL_COMMITS = 12

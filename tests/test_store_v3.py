@@ -17,7 +17,7 @@ import pytest
 from helpers import commits_since, partition_columns, table, table_versions
 from pyspark.sql import functions as F
 
-import pt_spark.tracker as tracker_module
+import pt_spark.runs.tracker as tracker_module
 from pt_spark import (
     ExtractTracker,
     ProcessDependencyError,

@@ -161,7 +161,7 @@ _NOISY_CHILD = textwrap.dedent(
     """
     import sys
     from pt_spark import TrackerConfig
-    from pt_spark.maintenance import maintain
+    from pt_spark.store.maintenance import maintain
     from pt_spark.session import local_spark
 
     schema, location, scratch = sys.argv[1:4]

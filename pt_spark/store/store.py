@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from pt_spark.config import TrackerConfig
-    from pt_spark.run_start import KnownStart
+    from pt_spark.runs.start import KnownStart
 
 T = TypeVar("T")
 #: The table whose registration tells which location a schema belongs to.
@@ -71,8 +71,8 @@ class Store:
         self.system_ids: dict[tuple[str, str], int] = {}
         #: ``process_name -> process_id`` seen by run starts; a start re-checks it in its own read.
         self.process_ids: dict[str, int] = {}
-        #: ``process_name -> run_start.KnownStart``: the last run this store's session started of
-        #: each process, so that the next start can be one guarded MERGE (``run_start.start_after``).
+        #: ``process_name -> runs.start.KnownStart``: the last run this store's session started of
+        #: each process, so that the next start can be one guarded MERGE (``runs.start.start_after``).
         self.known_starts: dict[str, KnownStart] = {}
 
     def qualified(self, table: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from pyspark.sql import functions as F
 
 from pt_spark.errors import ExtractDependencyError, InvalidInput, NotFound
-from pt_spark.extract_finders import (
+from pt_spark.extracts.finders import (
     blocking_parents_frame,
     compression_frame,
     extract_frame,
@@ -26,7 +26,7 @@ from pt_spark.extract_finders import (
     require_status,
     status_frame,
 )
-from pt_spark.locations import (
+from pt_spark.extracts.locations import (
     derive_types,
     location_frames,
     parse_location_path,

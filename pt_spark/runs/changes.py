@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from pt_spark.errors import InvalidInput, NotFound, ProcessRunFailed
-from pt_spark.run_start import COMPLETED, FAILED, HEARTBEAT, RUNNING
+from pt_spark.runs.start import COMPLETED, FAILED, HEARTBEAT, RUNNING
 from pt_spark.store.reads import lookup_id, system_ids
 from pt_spark.store.store import Store
 from pt_spark.store.writes import (

@@ -16,8 +16,8 @@ from pyspark.sql import functions as F
 
 from pt_spark.entities import Entity
 from pt_spark.errors import ExtractDependencyError, InvalidInput, NotFound
-from pt_spark.extract_batch import KEYED_BY_EXTRACT, lineage_links, run_links, write_status
-from pt_spark.extract_finders import (
+from pt_spark.extracts.batch import KEYED_BY_EXTRACT, lineage_links, run_links, write_status
+from pt_spark.extracts.finders import (
     blocking_parents_frame,
     compression_frame,
     extract_frame,
@@ -26,8 +26,7 @@ from pt_spark.extract_finders import (
     require_status,
     status_frame,
 )
-from pt_spark.graphs import closes_cycle
-from pt_spark.locations import (
+from pt_spark.extracts.locations import (
     LocationPath,
     derive_types,
     join_path,
@@ -37,6 +36,7 @@ from pt_spark.locations import (
     resolve_location,
     split_file_name,
 )
+from pt_spark.graphs import closes_cycle
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.writes import from_source, insert_missing, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, positive_id

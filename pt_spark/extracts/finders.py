@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
-from pt_spark.paths import normalize_path, path_spellings
+from pt_spark.extracts.paths import normalize_path, path_spellings
 from pt_spark.validation import clean_name, optional_name
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Every function checks its whole input first (topic, name, options) and looks up every referenced
 row in one Spark job before it writes, so a bad call writes nothing. A change is one Delta
-commit. The topics themselves are declared in ``pt_spark.admin_topics``.
+commit. The topics themselves are declared in ``pt_spark.admin.topics``.
 
 Example:
     >>> from pt_spark import admin  # doctest: +SKIP
@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from pyspark.sql import functions as F
 
-from pt_spark.admin_topics import (
+from pt_spark.admin.runs import (
+    fail_run,
+    latest_runs,
+    release_hold,
+    set_stale_run_timeout,
+    stale_runs,
+    store_from,
+)
+from pt_spark.admin.topics import (
     LABELS,
     PROCESS_RUN,
     Ref,
@@ -37,14 +45,6 @@ from pt_spark.admin_topics import (
 from pt_spark.config import TrackerConfig
 from pt_spark.errors import InvalidInput, NotFound, ProtectedRowError
 from pt_spark.graphs import closes_cycle
-from pt_spark.run_admin import (
-    fail_run,
-    latest_runs,
-    release_hold,
-    set_stale_run_timeout,
-    stale_runs,
-    store_from,
-)
 from pt_spark.store.defaults import is_system_row
 from pt_spark.store.reads import create_missing, find_keys, key_of
 from pt_spark.store.schema import spec
@@ -196,7 +196,7 @@ def create(
 
     Args:
         spark: The SparkSession (None: the active one).
-        topic: One of ``admin_topics.TOPICS`` (case-insensitive).
+        topic: One of ``pt_spark.admin.topics.TOPICS`` (case-insensitive).
         name: The row's name; None for link topics (``process contact``, ...).
         config: Which store; resolved as in docs/SPEC.md §7 when None.
         **options: Topic options, e.g. ``email=`` (contact), ``parent=``/``child=`` (process

@@ -15,7 +15,7 @@ skips the VACUUM of a table that has no file VACUUM could delete (``_vacuum_has_
 tidy store ``pt-spark maintain`` prints nothing of Delta's, where it printed that line 46 times.
 
 Example:
-    >>> from pt_spark.maintenance import maintain
+    >>> from pt_spark.store.maintenance import maintain
     >>> maintain(spark, config=TrackerConfig(location="/data/pt"))  # doctest: +SKIP
     {'process_tracking': {'files_before': 312, 'files_after': 1, ...}, ...}
 """
@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import InvalidInput
-from pt_spark.extract_batch import literal_path
+from pt_spark.extracts.batch import literal_path
 from pt_spark.store.schema import SPECS, TABLES
 from pt_spark.store.store import Store, store_for
 

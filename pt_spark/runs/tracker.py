@@ -24,13 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from pt_spark import extract_batch, extract_finders, extract_rows, finders, run_changes
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.entities import Entity
 from pt_spark.errors import NotFound, ProcessOnHold, ProcessRunFailed, SessionError
-from pt_spark.heartbeat import BackgroundHeartbeat
-from pt_spark.registration import ProcessRequest, Side, fingerprint, is_registered, register_process
-from pt_spark.run_start import (
+from pt_spark.extracts import batch as extract_batch
+from pt_spark.extracts import finders as extract_finders
+from pt_spark.extracts import rows as extract_rows
+from pt_spark.runs import changes as run_changes
+from pt_spark.runs import finders
+from pt_spark.runs.heartbeat import BackgroundHeartbeat
+from pt_spark.runs.registration import ProcessRequest, Side, fingerprint, is_registered, register_process
+from pt_spark.runs.start import (
     FAILED,
     ON_HOLD,
     PROCESS_ERROR,
@@ -483,7 +487,7 @@ class ProcessTracker:
         ``write_record_count``, ``load_low_date``, ``load_high_date``, ``load_record_count``.
         The whole batch is validated first (a bad row raises ``InvalidInput`` naming it, and
         nothing is written), then written as one MERGE per table whatever its size. See
-        ``pt_spark.extract_rows.register_extracts``.
+        ``pt_spark.extracts.rows.register_extracts``.
 
         Example:
             >>> ids = run.register_extracts(
@@ -502,7 +506,7 @@ class ProcessTracker:
         ``load_record_count``, ``file_size``. Dates widen (min of lows, max of highs), counts are
         replaced, as in the one-file calls. A bad row raises ``InvalidInput`` (an unknown extract
         ``NotFound``) naming it, and nothing is written. See
-        ``pt_spark.extract_rows.set_extract_audits``.
+        ``pt_spark.extracts.rows.set_extract_audits``.
 
         Example:
             >>> run.set_extract_audits([{"extract_id": 42, "load_record_count": 1_990}])  # doctest: +SKIP

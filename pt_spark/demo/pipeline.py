@@ -1,6 +1,6 @@
 """The demo pipeline: an extract process and a load process, tracked end to end (``make demo``).
 
-Run it with ``python -m pt_spark.demo``. On the embedded default (a local Delta-enabled Spark
+Run it with ``python -m pt_spark.demo.pipeline``. On the embedded default (a local Delta-enabled Spark
 session, the tracking store in ``./pt_spark_store``) it:
 
 1. **extracts**: generates a season of baseball batting game logs (30 teams, 390 players, tens of
@@ -36,8 +36,8 @@ from pyspark.sql import functions as F
 from pt_spark import admin
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import ProcessRunFailed, ProcessRunRefused, ProcessTrackerError
+from pt_spark.runs.tracker import ProcessTracker
 from pt_spark.store import setup
-from pt_spark.tracker import ProcessTracker
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, GroupedData, Row, SparkSession
@@ -623,7 +623,3 @@ def main() -> None:
     print(
         f"\nDone in {time.monotonic() - started:.0f}s. Run it again: each run adds new runs to the same store"
     )
-
-
-if __name__ == "__main__":
-    main()

@@ -22,22 +22,22 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
-from pt_spark.extract_batch import KEYED_BY_EXTRACT, lineage_links, run_links
-from pt_spark.extract_finders import (
+from pt_spark.extracts.batch import KEYED_BY_EXTRACT, lineage_links, run_links
+from pt_spark.extracts.finders import (
     compression_frame,
     extract_frame,
     filetype_frame,
     probe,
     status_frame,
 )
-from pt_spark.extracts import RegistrationRequest, registration_request, split_location
-from pt_spark.locations import (
+from pt_spark.extracts.locations import (
     LocationPath,
     location_frames,
     parse_file_size,
     parse_location_path,
     resolve_location,
 )
+from pt_spark.extracts.tracker import RegistrationRequest, registration_request, split_location
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.writes import insert_missing, merge_rows, merge_update, with_new_ids
 from pt_spark.validation import clean_name, count, low_high, positive_id

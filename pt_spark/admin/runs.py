@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import InvalidInput, NotFound, SessionError
-from pt_spark.run_start import FAILED, HEARTBEAT, ON_HOLD, PROCESS_ERROR, RUNNING
+from pt_spark.runs.start import FAILED, HEARTBEAT, ON_HOLD, PROCESS_ERROR, RUNNING
 from pt_spark.store.reads import find_keys, system_ids
 from pt_spark.store.store import Store, store_for
 from pt_spark.store.writes import append_rows, int_literals, merge_update, with_new_ids
