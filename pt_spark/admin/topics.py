@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import reduce
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput
+from pt_spark.store.lookup import probe
 from pt_spark.store.schema import spec
 from pt_spark.validation import clean_name, count, encodable
 
@@ -302,10 +302,8 @@ LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
-def _chain(
-    store: Store, label: str, path: tuple[tuple[str, str], ...], names: Mapping[str, str]
-) -> DataFrame:
-    """Return ``(label, id)`` of the row at the end of ``path``, each step named within the last."""
+def _chain(store: Store, path: tuple[tuple[str, str], ...], names: Mapping[str, str]) -> DataFrame:
+    """Return the ``id`` of the row at the end of ``path``, each step named within the last."""
     frame: DataFrame | None = None
     for table, option in path:
         table_spec = spec(table)
@@ -318,16 +316,15 @@ def _chain(
             )
             frame = frame.join(step, F.col("id") == F.col("parent")).select(F.col("next").alias("id"))
     assert frame is not None
-    return frame.select(F.lit(label).alias("label"), F.col("id").cast("long").alias("id"))
+    return frame.select(F.col("id").cast("long").alias("id"))
 
 
 def resolve(store: Store, wanted: Wanted) -> dict[str, int]:
     """Return ``{label: id}`` of the wanted rows that exist, in one Spark job."""
     if not wanted:
         return {}
-    frames = [_chain(store, label, path, names) for label, (path, names) in wanted.items()]
-    rows = reduce(lambda left, right: left.unionByName(right), frames).collect()
-    return {row["label"]: int(row["id"]) for row in rows}
+    frames = {label: _chain(store, path, names) for label, (path, names) in wanted.items()}
+    return {label: int(rows[0]["id"]) for label, rows in probe(frames).items() if rows}
 
 
 def normalize_topic(topic: Any) -> str:

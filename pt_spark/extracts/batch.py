@@ -21,8 +21,6 @@ from pt_spark.extracts.finders import (
     compression_frame,
     extract_frame,
     filetype_frame,
-    probe,
-    probe_frame,
     require_status,
     status_frame,
 )
@@ -36,6 +34,7 @@ from pt_spark.extracts.locations import (
     set_file_count,
     split_authority,
 )
+from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.schema import link_tables_keyed_by
 from pt_spark.store.writes import from_source, in_parallel, merge_update, upsert

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
 from pt_spark.extracts.paths import normalize_path, path_spellings
+from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.validation import clean_name, optional_name
 
 if TYPE_CHECKING:
@@ -27,31 +28,6 @@ if TYPE_CHECKING:
 
 #: Parent statuses that keep a child extract from moving to ``loading``.
 BLOCKING_PARENT_STATUSES = ("initializing", "ready", "loading")
-
-
-def probe_frame(frame: DataFrame, id_column: Column, key: Column, info: Column | None = None) -> DataFrame:
-    """Shape ``frame`` for ``probe``: columns ``id`` (long), ``key`` and ``info`` (strings)."""
-    return frame.select(
-        id_column.cast("long").alias("id"),
-        key.cast("string").alias("key"),
-        (info if info is not None else F.lit(None)).cast("string").alias("info"),
-    )
-
-
-def probe(frames: Mapping[str, DataFrame]) -> dict[str, list[Row]]:
-    """Run several small look-ups in ONE Spark job; return each look-up's rows by name.
-
-    The frames may have different columns (missing ones read as None); a column present in
-    several frames must have the same type in each.
-    """
-    result: dict[str, list[Row]] = {name: [] for name in frames}
-    tagged = [frame.withColumn("probe", F.lit(name)) for name, frame in frames.items()]
-    if not tagged:
-        return result
-    union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), tagged)
-    for row in union.collect():
-        result[row["probe"]].append(row)
-    return result
 
 
 def status_frame(store: Store, names: Iterable[str]) -> DataFrame:

@@ -32,9 +32,9 @@ from pyspark.sql import functions as F
 
 from pt_spark.entities import Entity
 from pt_spark.errors import InvalidInput
-from pt_spark.extracts.finders import probe, probe_frame
 from pt_spark.extracts.paths import normalize_path, path_spellings, scheme_of, split_authority
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
+from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.store.reads import create_missing
 from pt_spark.store.writes import from_source, merge_update
 from pt_spark.validation import MAX_BIGINT, clean_name

@@ -27,7 +27,6 @@ from pt_spark.extracts.finders import (
     compression_frame,
     extract_frame,
     filetype_frame,
-    probe,
     status_frame,
 )
 from pt_spark.extracts.locations import (
@@ -38,6 +37,7 @@ from pt_spark.extracts.locations import (
     resolve_location,
 )
 from pt_spark.extracts.tracker import RegistrationRequest, registration_request, split_location
+from pt_spark.store.lookup import probe
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.writes import insert_missing, merge_rows, merge_update, with_new_ids
 from pt_spark.validation import clean_name, count, low_high, positive_id

@@ -22,7 +22,6 @@ from pt_spark.extracts.finders import (
     compression_frame,
     extract_frame,
     filetype_frame,
-    probe,
     require_status,
     status_frame,
 )
@@ -37,6 +36,7 @@ from pt_spark.extracts.locations import (
     split_file_name,
 )
 from pt_spark.graphs import closes_cycle
+from pt_spark.store.lookup import probe
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.writes import from_source, insert_missing, merge_update
 from pt_spark.validation import choice, clean_name, count, low_high, optional_name, positive_id

@@ -30,13 +30,14 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial, reduce
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
 from pt_spark.store.ids import new_id
+from pt_spark.store.lookup import probe_rows
 from pt_spark.store.reads import system_ids
 from pt_spark.store.schema import bucket_of
 from pt_spark.store.store import Store
@@ -168,7 +169,7 @@ def read_start_state(
 
 
 def _collect(frames: list[DataFrame]) -> list[dict[str, Any]]:
-    return [row.asDict() for row in reduce(lambda a, b: a.unionByName(b), frames).collect()]
+    return probe_rows({str(index): frame for index, frame in enumerate(frames)})
 
 
 def _read_state(

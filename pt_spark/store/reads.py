@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from pyspark.sql import functions as F
 
+from pt_spark.store.lookup import probe
 from pt_spark.store.schema import spec
 from pt_spark.store.writes import append_rows, in_parallel, insert_missing, side_by_side, with_new_ids
 
@@ -49,7 +50,6 @@ def _lookup_frame(store: Store, table: str, keys: Sequence[Key]) -> DataFrame:
         store.read(table)
         .where(_key_filter(table_spec.key, keys))
         .select(
-            F.lit(table).alias("table_name"),
             F.array(*[F.col(name).cast("string") for name in table_spec.key]).alias("key"),
             id_column.cast("long").alias("id"),
         )
@@ -58,13 +58,13 @@ def _lookup_frame(store: Store, table: str, keys: Sequence[Key]) -> DataFrame:
 
 def find_keys(store: Store, wanted: Mapping[str, Sequence[Key]]) -> Found:
     """Return, per table, the ids of the wanted natural keys that exist (one Spark job)."""
-    frames = [_lookup_frame(store, table, keys) for table, keys in wanted.items() if keys]
+    frames = {table: _lookup_frame(store, table, keys) for table, keys in wanted.items() if keys}
     found: Found = {table: {} for table in wanted}
     if not frames:
         return found
     by_text: dict[str, dict[tuple[str | None, ...], Any]] = {table: {} for table in wanted}
-    for row in reduce(lambda a, b: a.unionByName(b), frames).collect():
-        by_text[row["table_name"]][tuple(row["key"])] = row["id"]
+    for table, rows in probe(frames).items():
+        by_text[table] = {tuple(row["key"]): row["id"] for row in rows}
     for table, keys in wanted.items():
         for key in keys:
             text = _text_key(key)
