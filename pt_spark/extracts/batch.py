@@ -34,6 +34,7 @@ from pt_spark.extracts.locations import (
     set_file_count,
     split_authority,
 )
+from pt_spark.store.faults import Fault, is_fault
 from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.schema import link_tables_keyed_by
@@ -160,9 +161,9 @@ def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int]]:
     try:
         rows = spark.read.format("binaryFile").load(literal_path(where)).select("path", "length").collect()
     except Exception as error:  # AnalysisException; matched by its error class, Connect-safe
-        if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
+        if is_fault(error, Fault.NO_SUCH_PATH):
             raise NotFound(f"location_path: {folder!r} does not exist") from error
-        if "URISyntaxException" in str(error):  # Hadoop cannot parse it, e.g. a segment ':{'
+        if is_fault(error, Fault.BAD_URI):  # Hadoop cannot parse it, e.g. a segment ':{'
             raise InvalidInput(f"location_path: {folder!r} is not a path Hadoop can parse") from error
         raise
     depth = _depth(where) + 1

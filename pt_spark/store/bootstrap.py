@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import InvalidInput
 from pt_spark.store.defaults import DEFAULT_ROWS
+from pt_spark.store.faults import Fault, is_fault
 from pt_spark.store.reads import ensure_rows
 from pt_spark.store.schema import (
     BUCKET_COLUMN,
@@ -95,10 +96,9 @@ def _create_table(store: Store, table: TableSpec, overwrite: bool) -> bool:
                 store.spark.sql(statement)
                 return
             except Exception as error:
-                text = str(error).upper().replace(" ", "_")
-                if "ALREADY_EXISTS" in text:  # a racing setup registered it first: what we wanted
+                if is_fault(error, Fault.ALREADY_EXISTS):  # a racing setup registered it first
                     return
-                if "NON_EMPTY_LOCATION" not in text or attempt == _CREATE_ATTEMPTS - 1:
+                if not is_fault(error, Fault.NON_EMPTY_LOCATION) or attempt == _CREATE_ATTEMPTS - 1:
                     raise
                 # A racing setup is half-way through creating this folder: wait for its commit.
                 time.sleep(0.2 * (attempt + 1))

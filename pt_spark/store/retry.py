@@ -2,8 +2,8 @@
 
 Delta reports a lost optimistic-concurrency race with one of several sibling exception classes
 (they share no useful base class). A conflict means nothing was committed, so the safe reaction is
-to run the *whole* statement again, re-reading whatever it depends on. No other module imports
-``delta.exceptions``.
+to run the *whole* statement again, re-reading whatever it depends on. Which errors are
+conflicts or lost replies is decided in ``store.faults``.
 
 A lost reply is different: the connection to the driver or the Connect server broke while the
 statement ran, so it may have committed. Such a statement is re-run only in its idempotent form
@@ -20,34 +20,12 @@ import threading
 import time
 from typing import Callable, TypeVar
 
-from delta.exceptions import (
-    ConcurrentAppendException,
-    ConcurrentDeleteDeleteException,
-    ConcurrentDeleteReadException,
-    ConcurrentTransactionException,
-    ConcurrentWriteException,
-    DeltaConcurrentModificationException,
-    MetadataChangedException,
-    ProtocolChangedException,
-)
-
 from pt_spark.errors import ConcurrentUpdateError
+from pt_spark.store.faults import DELTA_CONFLICTS, is_conflict, is_unknown_outcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DELTA_CONFLICTS: tuple[type[BaseException], ...] = (
-    ConcurrentAppendException,
-    ConcurrentDeleteDeleteException,
-    ConcurrentDeleteReadException,
-    ConcurrentTransactionException,
-    ConcurrentWriteException,
-    DeltaConcurrentModificationException,
-    MetadataChangedException,
-    ProtocolChangedException,
-)
-#: Error classes as Delta names them on the JVM side (Spark Connect sends only these strings).
-_CONFLICT_MARKERS = ("DELTA_CONCURRENT_", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED")
 _BASE_DELAY_SECONDS = 0.1
 _MAX_BACKOFF_SECONDS = 2.0
 #: The longest a lost attempt's own duration makes the next wait.
@@ -65,33 +43,6 @@ def _count_retry() -> None:
     global _retried
     with _retried_lock:
         _retried += 1
-
-
-def is_conflict(error: BaseException) -> bool:
-    """Return True when ``error`` is a Delta concurrent-modification conflict."""
-    if isinstance(error, DELTA_CONFLICTS):
-        return True
-    text = str(error)
-    return any(marker in text for marker in _CONFLICT_MARKERS)
-
-
-#: Exception class names that mean the reply was lost, not that the statement failed.
-_LOST_REPLY_CLASSES = ("Py4JNetworkError", "ConnectionError", "BrokenPipeError", "ConnectionResetError")
-_LOST_REPLY_MARKERS = (
-    "StatusCode.UNAVAILABLE",
-    "Connection reset",
-    "Broken pipe",
-    "Answer from Java side is empty",
-)
-
-
-def is_unknown_outcome(error: BaseException) -> bool:
-    """Return True when ``error`` says the reply was lost: the statement may have committed."""
-    names = {cls.__name__ for cls in type(error).__mro__}
-    if names.intersection(_LOST_REPLY_CLASSES):
-        return True
-    text = str(error)
-    return type(error).__name__ == "SparkConnectGrpcException" and any(m in text for m in _LOST_REPLY_MARKERS)
 
 
 def retry_delay(attempt: int, took: float) -> float:

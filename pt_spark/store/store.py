@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from pt_spark.errors import ConfigError, ProcessTrackerError, SessionError, StoreAccessError, StoreNotReady
+from pt_spark.store.faults import Fault, fault_line, is_fault
 from pt_spark.store.retry import with_conflict_retry
 from pt_spark.store.schema import ADDED_COLUMNS, SPECS, sql_string
 
@@ -28,27 +29,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: The table whose registration tells which location a schema belongs to.
 _PROBE_TABLE = "system_lkup"
-#: Spark/Delta error text of a table whose files are gone (folder deleted after registration).
-_MISSING_MARKERS = (
-    "DELTA_TABLE_NOT_FOUND",
-    "DELTA_PATH_DOES_NOT_EXIST",
-    "DELTA_MISSING_DELTA_TABLE",
-    "PATH_NOT_FOUND",
-    "FileNotFoundException",
-    "TABLE_OR_VIEW_NOT_FOUND",
-)
-#: ... of a column this library declares and the table lacks (a store made by an older pt_spark).
-_OUTDATED_MARKERS = ("UNRESOLVED_COLUMN", "DELTA_MERGE_UNRESOLVED_EXPRESSION")
-#: ... of a location the process cannot write.
-_ACCESS_MARKERS = (
-    "DELTA_CANNOT_CREATE_LOG_PATH",
-    "AccessDeniedException",
-    "Permission denied",
-    "Read-only file system",
-    "Mkdirs failed",
-    "ParentNotDirectoryException",
-    "Not a directory",
-)
 
 
 def _plain_path(location: str) -> str:
@@ -156,7 +136,7 @@ class Store:
         try:
             return bool(self.spark.catalog.tableExists(".".join(part for part in parts if part)))
         except Exception as error:  # Delta refuses to even look up a name whose folder is gone
-            if any(marker in str(error) for marker in _MISSING_MARKERS):
+            if is_fault(error, Fault.MISSING):
                 return True
             raise
 
@@ -167,7 +147,7 @@ class Store:
         try:
             detail = self.spark.sql(f"DESCRIBE DETAIL {self.config.table(_PROBE_TABLE)}").first()
         except Exception as error:  # registered, but its folder is gone: nothing left to compare
-            if any(marker in str(error) for marker in _MISSING_MARKERS):
+            if is_fault(error, Fault.MISSING):
                 return
             raise
         registered = _plain_path(str(detail["location"])) if detail is not None else ""
@@ -222,7 +202,7 @@ class Store:
         try:
             self.spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {sql_string(path)}")
         except Exception as error:  # another thread of this session registered it a moment earlier
-            if "ALREADY_EXISTS" not in str(error).upper().replace(" ", "_"):
+            if not is_fault(error, Fault.ALREADY_EXISTS):
                 raise
 
     def is_delta_folder(self, path: str) -> bool:
@@ -234,9 +214,7 @@ class Store:
         try:
             self.spark.table(f"delta.`{path.replace('`', '``')}`").schema  # noqa: B018 (the read is the check)
         except Exception as error:  # not a Delta table (or no folder): Spark's AnalysisException
-            if "DELTA_MISSING_DELTA_TABLE" in str(error) or "not a Delta table" in str(error):
-                return False
-            if "PATH_NOT_FOUND" in str(error) or "doesn't exist" in str(error):
+            if is_fault(error, Fault.NOT_DELTA):
                 return False
             raise
         return True
@@ -251,14 +229,14 @@ class Store:
         text = str(error)
         where = self.config.location or self.config.namespace
         cause = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
-        if any(marker in text for marker in _OUTDATED_MARKERS) and any(c in text for c in ADDED_COLUMNS):
+        if is_fault(error, Fault.OUTDATED) and any(column in text for column in ADDED_COLUMNS):
             return StoreNotReady(
                 f"The tracking store at {where} was made by an older pt_spark. Run `pt-spark setup` "
                 f"(or pt_spark.setup) once to upgrade it in place. ({cause[:300]})"
             )
-        if any(marker in text for marker in _ACCESS_MARKERS):
+        if is_fault(error, Fault.NO_ACCESS):
             return StoreAccessError(f"The tracking store at {where} cannot be written: {cause[:300]}")
-        if any(marker in text for marker in _MISSING_MARKERS):
+        if is_fault(error, Fault.MISSING):
             self._forget_all()
             return StoreNotReady(
                 f"A table of the tracking store at {where} is missing or damaged. Run `pt-spark setup` "
@@ -315,13 +293,6 @@ def _check_session(spark: object) -> None:
 
 #: A statement only Delta's SQL grammar parses; the names are never created, so it reads nothing.
 _DELTA_PROBE = "DESCRIBE HISTORY pt_spark_no_such_schema.pt_spark_delta_probe LIMIT 1"
-#: Error text of a session without Delta: its grammar, catalog or data source is missing.
-_NO_DELTA_MARKERS = (
-    "PARSE_SYNTAX_ERROR",
-    "Cannot find catalog plugin class",
-    "DATA_SOURCE_NOT_FOUND",
-    "Failed to find the data source: delta",
-)
 #: ``id`` of the sessions whose Delta support was checked.
 _DELTA_CHECKED: set[int] = set()
 
@@ -356,8 +327,7 @@ def check_delta(spark: SparkSession) -> None:
     try:
         spark.sql(_DELTA_PROBE).collect()
     except Exception as error:  # a missing table is what a Delta session answers
-        lines = [line.strip(" :") for line in str(error).splitlines()]
-        cause = next((line for line in lines if any(marker in line for marker in _NO_DELTA_MARKERS)), None)
+        cause = fault_line(error, Fault.NO_DELTA_SESSION)
         if cause is not None:
             raise SessionError(
                 f"The SparkSession has no Delta Lake ({cause[:160]}); {_delta_hint()}."
