@@ -308,17 +308,6 @@ def resolve_location(
     )
 
 
-def ensure_location(store: Store, location_path: Any, location_name: Any = None) -> Entity:
-    """Get or create the location at ``location_path`` (one read; one commit when new).
-
-    Raises:
-        InvalidInput: bad path or name, or the name belongs to another path.
-    """
-    parsed = parse_location_path(location_path)
-    name = None if location_name is None else clean_name(location_name, "location_name")
-    return resolve_location(store, parsed, name, probe(location_frames(store, parsed, name)))
-
-
 def set_file_count(store: Store, location: Entity, file_count: int) -> None:
     """Set ``location_file_count`` (one commit; none when it already has that value)."""
     if location.location_file_count == file_count:
@@ -335,7 +324,6 @@ def set_file_count(store: Store, location: Entity, file_count: int) -> None:
 __all__ = [
     "LocationPath",
     "derive_types",
-    "ensure_location",
     "join_path",
     "location_frames",
     "location_type_of",

@@ -59,17 +59,12 @@ class ProcessRequest:
     targets: Side
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registration:
-    """Ids of what a process run refers to."""
+    """The ids a new run needs from its registration: the process and the run's actor."""
 
     process_id: int
     actor_id: int | None
-    dataset_type_ids: list[int]
-    source_ids: list[int]
-    target_ids: list[int]
-    source_object_ids: list[int]
-    target_object_ids: list[int]
 
 
 def fingerprint(request: ProcessRequest) -> str:
@@ -305,15 +300,7 @@ def register_process(store: Store, request: ProcessRequest, existing: dict[str, 
     links = _link_rows(process_id, link_ids)
     ensure_rows(store, links, new=[table for table in links if created and table in _KEYED_BY_PROCESS])
     _update_process(store, request, ids, existing)
-    return Registration(
-        process_id=process_id,
-        actor_id=ids["actor_id"],
-        dataset_type_ids=ids["dataset_type_ids"],
-        source_ids=src,
-        target_ids=tgt,
-        source_object_ids=src_objects,
-        target_object_ids=tgt_objects,
-    )
+    return Registration(process_id=process_id, actor_id=ids["actor_id"])
 
 
 __all__ = [
