@@ -21,7 +21,7 @@ MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 STAMP := $(VENV)/.installed
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
 
-.PHONY: help setup demo test test-fast test-processes test-connect test-wheel bench bench-quick lint format typecheck check clean
+.PHONY: help setup demo test test-unit test-fast test-processes test-connect test-wheel bench bench-quick lint format typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane); LANE=spark35 for Spark 3.5
 	$(PYTEST) -m "not processes and not wheel and not jobs"
+
+test-unit: setup ## Run the Spark-free unit tests of the pure logic (tests/unit, seconds; no JVM)
+	$(PY) -m pytest -p no:xdist tests/unit
 
 test-fast: setup ## Run the tests not marked slow
 	$(PYTEST) -m "not slow and not processes and not wheel and not jobs"
