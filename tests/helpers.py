@@ -9,8 +9,24 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from pt_spark import TrackerConfig
+from pt_spark import ProcessTracker, TrackerConfig
 from pt_spark.store.schema import TABLES
+
+#: The run every extract test module starts: an Extract process with one source and dataset type.
+EXTRACT_RUN = {
+    "process_type": "Extract",
+    "actor_name": "tester",
+    "tool_name": "Spark",
+    "sources": "Unittests",
+    "dataset_types": "Category 1",
+}
+
+
+def extract_run(
+    spark: SparkSession, config: TrackerConfig, process_name: str, **changes: Any
+) -> ProcessTracker:
+    """Start the shared extract test run (``EXTRACT_RUN``, with ``changes``) of ``process_name``."""
+    return ProcessTracker(spark=spark, process_name=process_name, config=config, **{**EXTRACT_RUN, **changes})
 
 
 def table(spark: SparkSession, config: TrackerConfig, name: str) -> DataFrame:

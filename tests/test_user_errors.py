@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import commits_since, table, table_versions
+from helpers import commits_since, extract_run, table, table_versions
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -27,14 +27,8 @@ OUT_OF_RANGE = [2**63, 10**30, 1e30, True, -1, 0, "7"]
 @pytest.fixture(scope="module")
 def run(spark: SparkSession, config: TrackerConfig) -> ProcessTracker:
     """One run of an extract process, shared by the module (no test changes its state)."""
-    return ProcessTracker(
-        spark=spark,
-        process_name="user errors",
-        process_type="Extract",
-        sources="Reviewer",
-        dataset_types="Reviewed",
-        config=config,
-    )
+    changes = {"actor_name": None, "tool_name": None, "sources": "Reviewer", "dataset_types": "Reviewed"}
+    return extract_run(spark, config, "user errors", **changes)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from pt_spark.store.schema import TABLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
-FIGURES = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "crash.json"
+FIGURES = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "crash.json"
 TIMEOUT = 8  # seconds without a heartbeat before a start takes a run over
 
 

@@ -35,7 +35,7 @@ from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
 from pt_spark.store.schema import spec as spec_of
 from pt_spark.store.writes import merge_update
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # --- docs/SPEC.md §3, written out -----------------------------------------------------------------------
 

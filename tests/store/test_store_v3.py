@@ -40,7 +40,7 @@ from pt_spark.store.schema import (
 )
 from tests.fixtures.make_store_v2 import TEAMS_EXTRACT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "store_v2"
 
 

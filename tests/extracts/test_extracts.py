@@ -26,7 +26,7 @@ from pt_spark.extracts.locations import (
 )
 from pt_spark.extracts.paths import normalize_path, path_spellings
 from pt_spark.extracts.tracker import ExtractTracker
-from tests.helpers import commits_since, table, table_versions
+from tests.helpers import commits_since, extract_run, table, table_versions
 
 
 def T(hour: int) -> datetime:
@@ -36,16 +36,7 @@ def T(hour: int) -> datetime:
 @pytest.fixture
 def run(spark: SparkSession, config: TrackerConfig, unique: Callable[[str], str]) -> ProcessTracker:
     """A fresh run of a new extract process with one source and one dataset type."""
-    return ProcessTracker(
-        spark=spark,
-        process_name=unique("extract proc"),
-        process_type="Extract",
-        actor_name="tester",
-        tool_name="Spark",
-        sources="Unittests",
-        dataset_types="Category 1",
-        config=config,
-    )
+    return extract_run(spark, config, unique("extract proc"))
 
 
 def rows_of(frame: DataFrame, column: str, value: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from pt_spark import ExtractTracker, InvalidInput, NotFound, ProcessTracker, TrackerConfig
-from tests.helpers import commits_since, table, table_versions
+from tests.helpers import commits_since, extract_run, table, table_versions
 
 
 def T(day: int, hour: int = 0) -> datetime:
@@ -23,14 +23,13 @@ def T(day: int, hour: int = 0) -> datetime:
 @pytest.fixture(scope="module")
 def run(spark: SparkSession, config: TrackerConfig) -> ProcessTracker:
     """One run of an extract process with a source and a dataset type, shared by the module."""
-    return ProcessTracker(
-        spark=spark,
-        process_name="batch api",
-        process_type="Extract",
-        sources="Batch source",
-        dataset_types="Batch data",
-        config=config,
-    )
+    changes = {
+        "actor_name": None,
+        "tool_name": None,
+        "sources": "Batch source",
+        "dataset_types": "Batch data",
+    }
+    return extract_run(spark, config, "batch api", **changes)
 
 
 def stored(spark: SparkSession, config: TrackerConfig, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -26,7 +26,7 @@ from pt_spark import ProcessTracker
 
 pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = REPO_ROOT / "tests" / "concurrency_worker.py"
 FIGURES = REPO_ROOT / "benchmarks" / "results" / "concurrency.json"
 WORKERS = 8

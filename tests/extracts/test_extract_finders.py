@@ -18,7 +18,7 @@ from pt_spark.extracts.finders import (
     find_extracts_by_process,
 )
 from pt_spark.extracts.tracker import ExtractTracker
-from tests.helpers import commits_since, table, table_versions
+from tests.helpers import commits_since, extract_run, table, table_versions
 
 FINDER_COLUMNS = [
     "extract_id",
@@ -34,16 +34,7 @@ FINDER_COLUMNS = [
 @pytest.fixture
 def start(spark: SparkSession, config: TrackerConfig) -> Callable[..., ProcessTracker]:
     def _start(process_name: str) -> ProcessTracker:
-        return ProcessTracker(
-            spark=spark,
-            process_name=process_name,
-            process_type="Extract",
-            actor_name="tester",
-            tool_name="Spark",
-            sources="Unittests",
-            dataset_types="Category 1",
-            config=config,
-        )
+        return extract_run(spark, config, process_name)
 
     return _start
 
