@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import InvalidInput, NotFound, SessionError
 from pt_spark.runs.start import FAILED, HEARTBEAT, ON_HOLD, PROCESS_ERROR, RUNNING
+from pt_spark.statuses import RunStatus
 from pt_spark.store.reads import find_keys, system_ids
 from pt_spark.store.store import Store, store_for
 from pt_spark.store.writes import append_rows, int_literals, merge_update, with_new_ids
@@ -60,9 +61,8 @@ def release_hold(
     """
     name = clean_name(process_name, "process_name")
     store = store_from(spark, config)
-    statuses = find_keys(store, {"process_status_lkup": [("on hold",), ("completed",)]})[
-        "process_status_lkup"
-    ]
+    held, completed = (RunStatus.ON_HOLD.value,), (RunStatus.COMPLETED.value,)
+    statuses = find_keys(store, {"process_status_lkup": [held, completed]})["process_status_lkup"]
     latest = (
         store.read("process_tracking")
         .join(store.read("process").where(F.col("process_name") == F.lit(name)), "process_id")
@@ -73,13 +73,13 @@ def release_hold(
     )
     if not latest and not find_keys(store, {"process": [(name,)]})["process"]:
         raise NotFound(f"Process {name!r} not found")
-    if not latest or latest[0]["process_status_id"] != statuses[("on hold",)]:
+    if not latest or latest[0]["process_status_id"] != statuses[held]:
         raise NotFound(f"Process {name} has no run on hold")
     run_id, end = latest[0]["process_run_id"], "process_run_end_date_time"
     row = {
         "process_tracking_id": latest[0]["process_tracking_id"],
         "process_id": latest[0]["process_id"],
-        "process_status_id": statuses[("completed",)],
+        "process_status_id": statuses[completed],
         end: datetime.now(),
     }
     assignments = {"process_status_id": "s.process_status_id", end: f"coalesce(t.{end}, s.{end})"}

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from pt_spark.errors import InvalidInput, NotFound
 from pt_spark.extracts.paths import normalize_path, path_spellings
+from pt_spark.statuses import ExtractStatus
 from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.validation import clean_name, optional_name
 
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from pt_spark.store.store import Store
 
 #: Parent statuses that keep a child extract from moving to ``loading``.
-BLOCKING_PARENT_STATUSES = ("initializing", "ready", "loading")
+BLOCKING_PARENT_STATUSES = tuple(
+    status.value for status in (ExtractStatus.INITIALIZING, ExtractStatus.READY, ExtractStatus.LOADING)
+)
 
 
 def status_frame(store: Store, names: Iterable[str]) -> DataFrame:

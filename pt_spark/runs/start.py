@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
+from pt_spark.statuses import RunStatus
 from pt_spark.store.ids import new_id
 from pt_spark.store.lookup import probe_rows
 from pt_spark.store.reads import system_ids
@@ -58,8 +59,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
-RUNNING, COMPLETED, FAILED, ON_HOLD = "running", "completed", "failed", "on hold"
-ABANDONED = "abandoned"
+RUNNING, COMPLETED, FAILED = RunStatus.RUNNING.value, RunStatus.COMPLETED.value, RunStatus.FAILED.value
+ON_HOLD, ABANDONED = RunStatus.ON_HOLD.value, RunStatus.ABANDONED.value
 HEARTBEAT = "last_heartbeat_date_time"
 PROCESS_ERROR = "Process Error"
 _BLOCKING_PARENT = (RUNNING, FAILED, ON_HOLD)

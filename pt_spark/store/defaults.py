@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from pt_spark.statuses import ExtractStatus, RunStatus
 from pt_spark.store.schema import SCHEMA_VERSION
 
 #: URI scheme -> location type name; a path without a scheme is on the local filesystem.
@@ -57,19 +58,8 @@ def _names(column: str, *names: str) -> tuple[dict[str, Any], ...]:
 
 DEFAULT_ROWS: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
     {
-        "process_status_lkup": _names(
-            "process_status_name", "running", "completed", "failed", "on hold", "abandoned"
-        ),
-        "extract_status_lkup": _names(
-            "extract_status_name",
-            "initializing",
-            "ready",
-            "loading",
-            "loaded",
-            "archived",
-            "deleted",
-            "error",
-        ),
+        "process_status_lkup": _names("process_status_name", *RunStatus.names()),
+        "extract_status_lkup": _names("extract_status_name", *ExtractStatus.names()),
         "error_type_lkup": _names("error_type_name", "File Error", "Data Error", "Process Error"),
         "process_type_lkup": _names("process_type_name", "Extract", "Load"),
         "schedule_frequency_lkup": _names(
