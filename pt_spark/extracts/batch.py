@@ -34,6 +34,7 @@ from pt_spark.extracts.locations import (
     set_file_count,
     split_authority,
 )
+from pt_spark.statuses import ExtractStatus
 from pt_spark.store.faults import Fault, is_fault
 from pt_spark.store.lookup import probe, probe_frame
 from pt_spark.store.reads import create_missing, ensure_rows
@@ -44,10 +45,11 @@ from pt_spark.validation import clean_name, optional_name, positive_id
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from pt_spark.runs.context import RunContext
     from pt_spark.store.store import Store
 
 log = logging.getLogger(__name__)
-_REGISTERED_STATUS = "ready"
+_REGISTERED_STATUS = ExtractStatus.READY.value
 #: Link tables whose key names the extract (a new extract has none of their rows yet).
 KEYED_BY_EXTRACT = link_tables_keyed_by("extract_id", "extract_tracking_id")
 #: Characters Hadoop's path globbing gives a meaning; a backslash before one makes it literal.
@@ -55,17 +57,17 @@ _GLOB_CHARACTERS = re.compile(r"([\\\[\]{}*?])")
 
 
 def lineage_links(
-    process_run: Any, extract_ids: Sequence[int], location_id: int
+    process_run: RunContext, extract_ids: Sequence[int], location_id: int
 ) -> dict[str, list[dict[str, int]]]:
     """Return the dataset-type and source link rows of extracts registered by ``process_run``.
 
     Source objects take precedence over sources (the finer grain wins), as in the process.
     """
-    object_ids = list(getattr(process_run, "source_object_ids", None) or [])
-    source_ids = list(getattr(process_run, "source_ids", None) or [])
+    lineage = process_run.lineage()
+    object_ids, source_ids = lineage.source_object_ids, lineage.source_ids
     links: dict[str, list[dict[str, int]]] = {
         "extract_dataset_type": [
-            {"extract_id": e, "dataset_type_id": d} for e in extract_ids for d in process_run.dataset_type_ids
+            {"extract_id": e, "dataset_type_id": d} for e in extract_ids for d in lineage.dataset_type_ids
         ]
     }
     if object_ids:
@@ -199,14 +201,16 @@ def _new_extract_rows(
     return rows
 
 
-def register_extracts_by_location(process_run: Any, location_path: Any, location_name: Any = None) -> int:
+def register_extracts_by_location(
+    process_run: RunContext, location_path: Any, location_name: Any = None
+) -> int:
     """Register every file directly under a folder as a ``ready`` extract linked to this run.
 
     Files already registered at that location are left as they are. The location is created if
     needed and its ``location_file_count`` set to the number of files found.
 
     Args:
-        process_run: The ``ProcessTracker`` run registering the files.
+        process_run: The run registering the files (``ProcessTracker.context``).
         location_path: The folder: a local path, ``file:``, ``s3://``, ``abfss://``, ``gs://``,
             ``dbfs:/`` ... (anything Spark can list).
         location_name: Name for a new location; derived from the path when None.
@@ -217,10 +221,10 @@ def register_extracts_by_location(process_run: Any, location_path: Any, location
     Raises:
         InvalidInput: bad path or name. NotFound: the folder does not exist.
     """
-    store: Store = process_run.store
+    store = process_run.store
     parsed = parse_location_path(location_path, folder=True)
     name = optional_name(location_name, "location_name")
-    files = list_files(process_run.spark, parsed.path)
+    files = list_files(process_run.store.spark, parsed.path)
     names = [file_name for file_name, _ in files]
     types = [derive_types(file_name) for file_name in names]
     found = probe(
@@ -269,7 +273,7 @@ def extract_ids_of(extracts: Any) -> list[int]:
     return list(dict.fromkeys(_id_of(item) for item in extracts))
 
 
-def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: Any) -> None:
+def bulk_change_extract_status(process_run: RunContext, extracts: Any, extract_status: Any) -> str:
     """Move a batch of extracts (and their links to this run) to one status, all or nothing.
 
     The whole batch is validated first. For ``loading``, a parent extract inside the batch does not
@@ -277,15 +281,18 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
     fails the whole batch and nothing changes. Then one MERGE per table.
 
     Args:
-        process_run: The ``ProcessTracker`` run doing the change.
+        process_run: The run doing the change.
         extracts: A finder DataFrame (with ``extract_id``), a list of ``ExtractTracker``, or ids.
         extract_status: The new status name.
+
+    Returns:
+        The status name written (the caller updates any ``ExtractTracker`` it holds).
 
     Raises:
         InvalidInput: unknown status or bad ``extracts``. NotFound: an extract id does not exist.
         ExtractDependencyError: a parent outside the batch is not loaded yet.
     """
-    store: Store = process_run.store
+    store = process_run.store
     name = clean_name(extract_status, "extract_status")
     ids = extract_ids_of(extracts)
     known = store.read("extract_tracking").where(F.col("extract_id").isin(ids))
@@ -293,7 +300,7 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
         "status": status_frame(store, [name]),
         "known": probe_frame(known, F.col("extract_id"), F.col("extract_location_id")),
     }
-    if name == "loading" and ids:
+    if name == ExtractStatus.LOADING and ids:
         frames["blocking"] = blocking_parents_frame(store, ids, ids)
     found = probe(frames)
     status_id = require_status(found["status"], name, "extract_status")
@@ -307,11 +314,8 @@ def bulk_change_extract_status(process_run: Any, extracts: Any, extract_status: 
         )
     locations = {int(row["id"]): int(row["key"]) for row in found["known"]}
     write_status(store, process_run.process_tracking_id, locations, status_id)
-    if isinstance(extracts, (list, tuple, set, frozenset)):
-        for item in extracts:
-            if hasattr(item, "status") and hasattr(item, "extract_id"):
-                item.status = name
     log.info("moved %s extract(s) to %s", len(ids), name)
+    return name
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from pt_spark.extracts.locations import (
     resolve_location,
 )
 from pt_spark.extracts.tracker import RegistrationRequest, registration_request, split_location
+from pt_spark.statuses import ExtractStatus
 from pt_spark.store.lookup import probe
 from pt_spark.store.reads import ensure_rows, find_keys
 from pt_spark.store.writes import insert_missing, merge_rows, merge_update, with_new_ids
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Row
 
     from pt_spark.entities import Entity
+    from pt_spark.runs.context import RunContext
     from pt_spark.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ REGISTER_FIELDS = (
 )
 #: Keys of a ``set_extract_audits`` row: ``extract_id``, or ``filename`` with its location.
 AUDIT_ROW_FIELDS = ("extract_id", "filename", "location", "location_path", "file_size", *AUDIT_FIELDS)
-DEFAULT_STATUS = "ready"
+DEFAULT_STATUS = ExtractStatus.READY.value
 
 
 # --- rows and their validation -----------------------------------------------------------------
@@ -404,7 +406,7 @@ def _write_extracts(store: Store, new: list[dict[str, Any]], updates: list[dict[
 
 
 def register_extracts(
-    process_run: Any, extracts: Any, location_path: Any = None, status: Any = DEFAULT_STATUS
+    process_run: RunContext, extracts: Any, location_path: Any = None, status: Any = DEFAULT_STATUS
 ) -> list[int]:
     """Register many extracts with their audit values, linked to this run: one MERGE per table.
 
@@ -423,7 +425,7 @@ def register_extracts(
     one MERGE on ``extract_tracking`` and at most one per link table, whatever the batch size.
 
     Args:
-        process_run: The ``ProcessTracker`` run registering the files.
+        process_run: The run registering the files (``ProcessTracker.context``).
         extracts: A list of dicts (or ``Row``) or a DataFrame, one row per file.
         location_path: The folder of rows that give no ``location_path`` or ``location``.
         status: The status of new extracts whose row gives none (default ``ready``: the files
@@ -444,7 +446,7 @@ def register_extracts(
         ... )  # doctest: +SKIP
         [1234]
     """
-    store: Store = process_run.store
+    store = process_run.store
     default = clean_name(status, "status")
     entries = _entries(rows_of(extracts, REGISTER_FIELDS), location_path, default)
     if not entries:
@@ -482,7 +484,7 @@ def register_extracts(
 
 
 def _link(
-    process_run: Any,
+    process_run: RunContext,
     entries: Sequence[_Entry],
     locations: Mapping[str, Entity],
     ids: Mapping[tuple[str, str], int],
@@ -574,7 +576,7 @@ def _known_frames(store: Store, targets: Sequence[_Target]) -> dict[str, Any]:
     return frames
 
 
-def set_extract_audits(process_run: Any, extracts: Any) -> list[int]:
+def set_extract_audits(process_run: RunContext, extracts: Any) -> list[int]:
     """Set the audit values of many extracts at once: ONE MERGE on ``extract_tracking``.
 
     Each row names its extract by ``extract_id``, or by ``filename`` with ``location_path`` (or
@@ -586,7 +588,7 @@ def set_extract_audits(process_run: Any, extracts: Any) -> list[int]:
     as it is. Statuses are changed by ``bulk_change_extract_status``.
 
     Args:
-        process_run: The ``ProcessTracker`` run doing the change.
+        process_run: The run doing the change (``ProcessTracker.context``).
         extracts: A list of dicts (or ``Row``) or a DataFrame, one row per extract.
 
     Returns:
@@ -600,7 +602,7 @@ def set_extract_audits(process_run: Any, extracts: Any) -> list[int]:
     Example:
         >>> run.set_extract_audits([{"extract_id": 42, "load_record_count": 9_990}])  # doctest: +SKIP
     """
-    store: Store = process_run.store
+    store = process_run.store
     targets = [_target(index, row) for index, row in enumerate(rows_of(extracts, AUDIT_ROW_FIELDS))]
     if not targets:
         return []

@@ -36,6 +36,8 @@ from pt_spark.extracts.locations import (
     split_file_name,
 )
 from pt_spark.graphs import closes_cycle
+from pt_spark.runs.context import RunContext
+from pt_spark.statuses import ExtractStatus
 from pt_spark.store.lookup import probe
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.writes import from_source, insert_missing, merge_update
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _AUDIT_TYPES = ("load", "write")
-_NEW_STATUS = "initializing"
+_NEW_STATUS = ExtractStatus.INITIALIZING.value
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,12 @@ class ExtractTracker:
         extract_id: Any = None,
         file_size: Any = None,
     ) -> None:
-        store = getattr(process_run, "store", None)
-        if not callable(getattr(store, "read", None)) or not hasattr(process_run, "process_tracking_id"):
+        context = getattr(process_run, "context", None)
+        if not isinstance(context, RunContext):
             raise InvalidInput(f"process_run: expected a ProcessTracker (got {process_run!r:.80})")
         self.process_run = process_run
-        self._store: Store = store  # type: ignore[assignment]  # checked just above
+        self._run = context
+        self._store: Store = context.store
         if extract_id is not None:
             given = (
                 filename,
@@ -273,12 +276,10 @@ class ExtractTracker:
         look-up, beside the look-up of the location's links.
         """
         links = {
-            "extract_process_tracking": run_links(
-                self.process_run.process_tracking_id, [self.extract_id], status_id
-            )
+            "extract_process_tracking": run_links(self._run.process_tracking_id, [self.extract_id], status_id)
         }
         if lineage:
-            links.update(lineage_links(self.process_run, [self.extract_id], self.location.location_id))
+            links.update(lineage_links(self._run, [self.extract_id], self.location.location_id))
         new = [table for table in links if created and table in KEYED_BY_EXTRACT]
         ensure_rows(self._store, links, new=new)
 
@@ -327,7 +328,7 @@ class ExtractTracker:
             raise InvalidInput("give the new status once (new_status or status)")
         name = clean_name(new_status if new_status is not None else status, "new_status")
         frames = {"status": status_frame(self._store, [name])}
-        if name == "loading":
+        if name == ExtractStatus.LOADING:
             frames["blocking"] = blocking_parents_frame(self._store, [self.extract_id])
         found = probe(frames)
         status_id = require_status(found["status"], name, "new_status")
@@ -335,7 +336,7 @@ class ExtractTracker:
             parents = ", ".join(f"{r['id']} ({r['info']})" for r in found["blocking"])
             msg = f"Extract {self.extract_id} cannot start loading: parent extract(s) {parents} not loaded"
             raise ExtractDependencyError(msg)
-        write_status(self._store, self.process_run.process_tracking_id, self._located(), status_id)
+        write_status(self._store, self._run.process_tracking_id, self._located(), status_id)
         self.status = name
 
     def add_dependency(self, dependency_type: Any, dependency: Any) -> None:

@@ -26,6 +26,7 @@ from pt_spark.store.writes import (
     merge_update,
     process_from_runs,
     process_total_from_runs,
+    side_by_side,
     with_new_ids,
 )
 from pt_spark.validation import MAX_BIGINT, choice, clean_name, count, low_high, optional_text, to_timestamp
@@ -52,11 +53,12 @@ def _update_run(
     values: dict[str, Any],
     source: Callable[[str], str] | None = None,
     widen: dict[str, Any] | None = None,
-) -> Written:
-    """Write ``values`` (and the heartbeat) to the run's row in one MERGE.
+) -> tuple[Written, Run]:
+    """Write ``values`` (and the heartbeat) to the run's row in one MERGE; return it and the new run.
 
     ``widen`` holds data dates that only ever widen the run's: ``least`` of the lows, ``greatest``
-    of the highs (None leaves that side alone). ``source``: see ``merge_update``.
+    of the highs (None leaves that side alone). ``source``: see ``merge_update``. The new run is
+    ``run`` with ``values`` (``run`` itself when a ``source`` kept the MERGE from updating).
     """
     values = {**values, HEARTBEAT: datetime.now()}
     widened = widen or {}
@@ -65,9 +67,8 @@ def _update_run(
     written = merge_update(
         store, "process_tracking", [row], on=["process_tracking_id"], assignments=assignments, source=source
     )
-    if source is None or written.updated:
-        run.update(values)
-    return written
+    changed = source is None or bool(written.updated)
+    return written, ({**run, **values} if changed else run)
 
 
 _LOW, _HIGH = "process_run_low_date_time", "process_run_high_date_time"
@@ -100,16 +101,17 @@ def _counts(num_records: Any, processing_type: Any) -> dict[str, Any]:
 
 def _update_run_count(
     store: Store, run: Run, counts: dict[str, Any], values: dict[str, Any], widen: dict[str, Any]
-) -> None:
+) -> Run:
     """Write the run's count with ``values``, only if its process's total stays a BIGINT."""
     fits = count_fits_total(store, run["process_id"], run["process_tracking_id"])
-    written = _update_run(store, run, {**values, **counts}, source=fits, widen=widen)
+    written, new_run = _update_run(store, run, {**values, **counts}, source=fits, widen=widen)
     if not written.updated:
         raise InvalidInput(
             f"num_records {counts['process_run_record_count']} would take the total record count of "
             f"process {run['process_name']!r} (the sum of its runs' counts) past the BIGINT maximum "
             f"{MAX_BIGINT}"
         )
+    return new_run
 
 
 def _update_process(store: Store, run: Run, values: dict[str, Any]) -> object:
@@ -170,8 +172,8 @@ def change_status(
     high_date: Any = None,
     num_records: Any = None,
     processing_type: Any = None,
-) -> str:
-    """Set the run's status (creating a custom status on first use); return the status name.
+) -> tuple[str, Run]:
+    """Set the run's status (creating a custom status on first use); return its name and the new run.
 
     The run's last data dates (widening its own) and its record count may come with the status:
     they are written in the same MERGE as the status, and the process total in the same MERGE as
@@ -191,20 +193,24 @@ def change_status(
     if status in _LAST_RUN_COLUMN:
         values["process_run_end_date_time"] = end or datetime.now()
     if counts:
-        _update_run_count(store, run, counts, values, dates)
+        new_run = _update_run_count(store, run, counts, values, dates)
     else:
-        _update_run(store, run, values, widen=dates)
+        new_run = _update_run(store, run, values, widen=dates)[1]
     if status in _LAST_RUN_COLUMN:
         _last_run_times(store, run, (COMPLETED, FAILED), with_total=bool(counts))
     elif counts:
         _set_process_total(store, run)
-    return status
+    return status, new_run
 
 
 def record_error(
     store: Store, run: Run, error_type_name: Any, description: Any, fail_run: Any, end_date: Any
-) -> ProcessRunFailed | None:
-    """Insert an ``error_tracking`` row; with ``fail_run`` fail the run and return the exception."""
+) -> tuple[ProcessRunFailed | None, Run]:
+    """Insert an ``error_tracking`` row; with ``fail_run`` fail the run.
+
+    Returns:
+        The exception to raise (None without ``fail_run``), and the run as it is now.
+    """
     error_type = clean_name(error_type_name, "error_type_name")
     text = optional_text(description, "error_description") or DEFAULT_ERROR_DESCRIPTION
     if not isinstance(fail_run, bool):
@@ -227,32 +233,34 @@ def record_error(
     if not fail_run:
         writes.append(lambda: _update_process(store, run, {"last_errored_run_date_time": occurred}))
         in_parallel(writes)
-        return None
+        return None, run
     failed_id = lookup_id(store, "process_status_lkup", FAILED, create=False)
     failed = {"process_status_id": failed_id, "process_run_end_date_time": occurred}
-    writes.append(lambda: _update_run(store, run, failed))
-    in_parallel(writes)  # the facts first: the error and the run; then the process's summary
+    # The facts first, side by side: the error and the run; then the process's summary.
+    _, (_, new_run) = side_by_side(writes[0], lambda: _update_run(store, run, failed))
     _last_run_times(store, run, (FAILED,), {"last_errored_run_date_time": occurred})
-    return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}")
+    return ProcessRunFailed(f"Process run {run['process_tracking_id']} failed: {error_type}: {text}"), new_run
 
 
-def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> None:
-    """Widen the run's low/high dates in one MERGE; None leaves that side alone."""
+def widen_dates(store: Store, run: Run, low_date: Any, high_date: Any) -> Run:
+    """Widen the run's low/high dates in one MERGE (None leaves that side alone); return the new run."""
     dates = _dates(low_date, high_date)
-    if dates:
-        _update_run(store, run, {}, widen=dates)
+    return _update_run(store, run, {}, widen=dates)[1] if dates else run
 
 
-def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> None:
+def set_record_count(store: Store, run: Run, num_records: Any, processing_type: Any) -> Run:
     """Replace the run's count, then set the process total to the sum of its runs' counts.
+
+    Returns the new run.
 
     The total is recomputed from the runs inside its MERGE (not grown by a difference read
     before), so concurrent setters on one run, a retried statement or a call cut short between
     the two writes never leave it wrong: the next count change of the process repairs it.
     """
     counts = _counts(count(num_records, "num_records"), processing_type)
-    _update_run_count(store, run, counts, {}, {})
+    new_run = _update_run_count(store, run, counts, {}, {})
     _set_process_total(store, run)
+    return new_run
 
 
 def heartbeat(store: Store, run: Run) -> bool:

@@ -30,8 +30,10 @@ from pt_spark.errors import NotFound, ProcessOnHold, ProcessRunFailed, SessionEr
 from pt_spark.extracts import batch as extract_batch
 from pt_spark.extracts import finders as extract_finders
 from pt_spark.extracts import rows as extract_rows
+from pt_spark.extracts.tracker import ExtractTracker
 from pt_spark.runs import changes as run_changes
 from pt_spark.runs import finders
+from pt_spark.runs.context import Lineage, RunContext
 from pt_spark.runs.heartbeat import BackgroundHeartbeat
 from pt_spark.runs.registration import ProcessRequest, Side, fingerprint, is_registered, register_process
 from pt_spark.runs.start import (
@@ -307,6 +309,15 @@ class ProcessTracker:
         """Ids of the process's dataset types."""
         return [int(e.dataset_type_id) for e in self.dataset_types]
 
+    @cached_property
+    def context(self) -> RunContext:
+        """This run as the extract code sees it: store, ids, and its lineage ids on first use."""
+        return RunContext(self.store, self._process_id, self.process_tracking_id, self._lineage)
+
+    def _lineage(self) -> Lineage:
+        ids = (self.dataset_type_ids, self.source_ids, self.source_object_ids)
+        return Lineage(*(tuple(values) for values in ids))
+
     # --- run changes ------------------------------------------------------------------------------
 
     def change_run_status(
@@ -327,7 +338,7 @@ class ProcessTracker:
         closing a run this way costs no more commits than the status change alone. Every value is
         checked first; a bad one raises ``InvalidInput`` and nothing is written.
         """
-        self.status = run_changes.change_status(
+        self.status, self._run = run_changes.change_status(
             self.store,
             self._run,
             new_status,
@@ -352,7 +363,7 @@ class ProcessTracker:
         Raises:
             ProcessRunFailed: when ``fail_run`` is True, after the failure is recorded.
         """
-        failed = run_changes.record_error(
+        failed, self._run = run_changes.record_error(
             self.store, self._run, error_type_name, error_description, fail_run, end_date
         )
         if failed is not None:
@@ -362,11 +373,11 @@ class ProcessTracker:
 
     def set_process_run_low_high_dates(self, low_date: Any = None, high_date: Any = None) -> None:
         """Widen the run's data low/high dates (min of lows, max of highs) in one MERGE."""
-        run_changes.widen_dates(self.store, self._run, low_date, high_date)
+        self._run = run_changes.widen_dates(self.store, self._run, low_date, high_date)
 
     def set_process_run_record_count(self, num_records: int, processing_type: str | None = None) -> None:
         """Replace the run's record count; the process total grows by the change."""
-        run_changes.set_record_count(self.store, self._run, num_records, processing_type)
+        self._run = run_changes.set_record_count(self.store, self._run, num_records, processing_type)
 
     # --- liveness and closing -------------------------------------------------------------------
 
@@ -469,11 +480,18 @@ class ProcessTracker:
 
     def register_extracts_by_location(self, location_path: str, location_name: str | None = None) -> int:
         """Register every file directly under ``location_path`` as ``ready``; return how many were new."""
-        return extract_batch.register_extracts_by_location(self, location_path, location_name)
+        return extract_batch.register_extracts_by_location(self.context, location_path, location_name)
 
     def bulk_change_extract_status(self, extracts: Any, extract_status: str) -> None:
-        """Move many extracts (finder DataFrame, ExtractTrackers or ids) to a status, one MERGE per table."""
-        extract_batch.bulk_change_extract_status(self, extracts, extract_status)
+        """Move many extracts (finder DataFrame, ExtractTrackers or ids) to a status, one MERGE per table.
+
+        ``ExtractTracker`` objects given in a list, tuple or set show the new ``status`` afterwards.
+        """
+        status = extract_batch.bulk_change_extract_status(self.context, extracts, extract_status)
+        if isinstance(extracts, (list, tuple, set, frozenset)):
+            for item in extracts:
+                if isinstance(item, ExtractTracker):
+                    item.status = status
 
     def register_extracts(
         self, extracts: Any, location_path: str | None = None, status: str = "ready"
@@ -495,7 +513,7 @@ class ProcessTracker:
             ...     location_path="s3://raw/lahman/",
             ... )  # doctest: +SKIP
         """
-        return extract_rows.register_extracts(self, extracts, location_path, status)
+        return extract_rows.register_extracts(self.context, extracts, location_path, status)
 
     def set_extract_audits(self, extracts: Any) -> list[int]:
         """Set audit values of many extracts in one MERGE; return their ids in row order.
@@ -511,7 +529,7 @@ class ProcessTracker:
         Example:
             >>> run.set_extract_audits([{"extract_id": 42, "load_record_count": 1_990}])  # doctest: +SKIP
         """
-        return extract_rows.set_extract_audits(self, extracts)
+        return extract_rows.set_extract_audits(self.context, extracts)
 
     def __repr__(self) -> str:
         return f"ProcessTracker(process_tracking_id={self.process_tracking_id}, status={self.status!r})"

@@ -174,9 +174,9 @@ def test_register_by_location_registers_each_file_once(spark, config, run, tmp_p
         {"a.csv": "1", "b.json": "22", "c.csv.gz": "333", "sub/deeper.csv": "4", ".hidden": "5"},
     )
 
-    assert register_extracts_by_location(run, str(folder)) == 3
+    assert register_extracts_by_location(run.context, str(folder)) == 3
     before = table_versions(config)
-    assert register_extracts_by_location(run, str(folder)) == 0
+    assert register_extracts_by_location(run.context, str(folder)) == 0
 
     assert commits_since(before, config) == {}
     found = find_extracts_by_location(run.store, location_path=str(folder))
@@ -194,30 +194,30 @@ def test_register_by_location_counts_new_files_and_handles_empty_or_missing(
 ) -> None:
     folder = make_files(tmp_path / "grow", {"one.csv": "1"})
     name = unique("Grow")
-    assert register_extracts_by_location(run, str(folder), location_name=name) == 1
+    assert register_extracts_by_location(run.context, str(folder), location_name=name) == 1
     make_files(folder, {"two.csv": "2"})
-    assert register_extracts_by_location(run, str(folder)) == 1
+    assert register_extracts_by_location(run.context, str(folder)) == 1
     location = table(spark, config, "location_lkup").where(F.col("location_path") == str(folder)).collect()[0]
     assert (location.location_file_count, location.location_name) == (2, name)
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert register_extracts_by_location(run, f"file://{empty}") == 0
+    assert register_extracts_by_location(run.context, f"file://{empty}") == 0
     before = table_versions(config)
     with pytest.raises(NotFound, match="does not exist"):
-        register_extracts_by_location(run, str(tmp_path / "missing"))
+        register_extracts_by_location(run.context, str(tmp_path / "missing"))
     with pytest.raises(InvalidInput, match="location_path"):
-        register_extracts_by_location(run, 42)
+        register_extracts_by_location(run.context, 42)
     assert commits_since(before, config) == {}
 
 
 def test_a_folder_registered_in_two_spellings_is_one_location(spark, config, run, tmp_path) -> None:
     """Issue 22.4: ``/data/in/`` and ``/data/in`` were two locations, found only by the exact string."""
     folder = make_files(tmp_path / "spelled", {"one.csv": "1"})
-    assert register_extracts_by_location(run, f"{folder}/") == 1
+    assert register_extracts_by_location(run.context, f"{folder}/") == 1
     make_files(folder, {"two.csv": "2"})
-    assert register_extracts_by_location(run, f"file:{folder}") == 1
-    assert register_extracts_by_location(run, f"file://{folder}//") == 0
+    assert register_extracts_by_location(run.context, f"file:{folder}") == 1
+    assert register_extracts_by_location(run.context, f"file://{folder}//") == 0
 
     rows = table(spark, config, "location_lkup").where(F.col("location_path").contains(str(folder))).collect()
     assert [(row.location_path, row.location_file_count) for row in rows] == [(str(folder), 2)]
@@ -249,8 +249,8 @@ def test_a_location_stored_verbatim_by_an_older_pt_spark_is_still_found_and_reus
     }
     append_rows(run.store, "location_lkup", with_new_ids("location_lkup", [row]))
 
-    assert register_extracts_by_location(run, str(folder)) == 1
-    assert register_extracts_by_location(run, f"{folder}/") == 0
+    assert register_extracts_by_location(run.context, str(folder)) == 1
+    assert register_extracts_by_location(run.context, f"{folder}/") == 0
 
     rows = table(spark, config, "location_lkup").where(F.col("location_path").contains(str(folder))).collect()
     assert [row.location_path for row in rows] == [legacy]
@@ -262,11 +262,11 @@ def test_a_location_stored_verbatim_by_an_older_pt_spark_is_still_found_and_reus
 
 def test_bulk_change_moves_200_extracts_in_one_commit_per_table(spark, config, run, tmp_path) -> None:
     folder = make_files(tmp_path / "bulk", {f"part_{i:03d}.csv": str(i) for i in range(200)})
-    assert register_extracts_by_location(run, str(folder)) == 200
+    assert register_extracts_by_location(run.context, str(folder)) == 200
     found = find_extracts_by_location(run.store, location_path=str(folder))
     before = table_versions(config)
 
-    bulk_change_extract_status(run, found, "loading")
+    bulk_change_extract_status(run.context, found, "loading")
 
     assert commits_since(before, config) == {"extract_tracking": 1, "extract_process_tracking": 1}
     location_ids = table(spark, config, "location_lkup").where(F.col("location_path") == str(folder))
@@ -283,14 +283,14 @@ def test_bulk_change_moves_200_extracts_in_one_commit_per_table(spark, config, r
 def test_finder_results_keep_their_rows_after_the_bulk_change_they_fed(spark, config, run, tmp_path) -> None:
     """Regression (issue 22.2): ``ready`` re-ran over the changed table and came back empty."""
     folder = make_files(tmp_path / "pinned", {f"pinned_{i}.csv": str(i) for i in range(3)})
-    register_extracts_by_location(run, str(folder))
+    register_extracts_by_location(run.context, str(folder))
     ready = find_extracts_by_location(run.store, location_path=str(folder))
     by_name = find_extracts_by_filename(run.store, "pinned_").where(F.col("location_path") == str(folder))
     by_process = find_extracts_by_process(run.store, run.process_name).where(
         F.col("location_path") == str(folder)
     )
 
-    bulk_change_extract_status(run, ready, "loading")
+    bulk_change_extract_status(run.context, ready, "loading")
 
     expected = [(f"pinned_{i}.csv", "ready") for i in range(3)]
     for found in (ready, by_name, by_process):
@@ -311,17 +311,17 @@ def test_bulk_change_lets_a_parent_in_the_batch_unblock_its_child(spark, config,
     before = table_versions(config)
 
     with pytest.raises(ExtractDependencyError, match=str(parent.extract_id)):
-        bulk_change_extract_status(run, [lonely, child], "loading")
+        bulk_change_extract_status(run.context, [lonely, child], "loading")
     assert commits_since(before, config) == {}
     assert statuses_of(spark, config, [lonely.extract_id, child.extract_id]) == {
         lonely.extract_id: "ready",
         child.extract_id: "ready",
     }
 
-    bulk_change_extract_status(run, [child, parent], "loading")
+    bulk_change_extract_status(run.context, [child, parent], "loading")
     assert set(statuses_of(spark, config, [parent.extract_id, child.extract_id]).values()) == {"loading"}
     assert (child.status, parent.status) == ("loading", "loading")
-    bulk_change_extract_status(run, [lonely.extract_id], "loaded")
+    bulk_change_extract_status(run.context, [lonely.extract_id], "loaded")
     assert statuses_of(spark, config, [lonely.extract_id]) == {lonely.extract_id: "loaded"}
 
 
@@ -340,5 +340,5 @@ def test_bulk_change_refuses_bad_batches_and_writes_nothing(run, config, unique)
     before = table_versions(config)
     for batch, status, error, message in cases:
         with pytest.raises(error, match=message):
-            bulk_change_extract_status(run, batch, status)
+            bulk_change_extract_status(run.context, batch, status)
     assert commits_since(before, config) == {}
