@@ -4,24 +4,7 @@
 declares what each topic edits, ``runs`` the run administration (holds, stale runs, timeouts).
 """
 
-from pt_spark.admin.api import (
-    create,
-    delete,
-    fail_run,
-    latest_runs,
-    release_hold,
-    set_stale_run_timeout,
-    stale_runs,
-    update,
-)
+from pt_spark.admin import api
+from pt_spark.admin.api import *  # noqa: F403  (the calls, as listed in api.__all__)
 
-__all__ = [
-    "create",
-    "delete",
-    "fail_run",
-    "latest_runs",
-    "release_hold",
-    "set_stale_run_timeout",
-    "stale_runs",
-    "update",
-]
+__all__ = api.__all__
