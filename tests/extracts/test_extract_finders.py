@@ -318,7 +318,7 @@ def test_bulk_change_lets_a_parent_in_the_batch_unblock_its_child(spark, config,
         child.extract_id: "ready",
     }
 
-    bulk_change_extract_status(run.context, [child, parent], "loading")
+    run.bulk_change_extract_status([child, parent], "loading")  # the tracker updates the objects
     assert set(statuses_of(spark, config, [parent.extract_id, child.extract_id]).values()) == {"loading"}
     assert (child.status, parent.status) == ("loading", "loading")
     bulk_change_extract_status(run.context, [lonely.extract_id], "loaded")
