@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
+from pt_spark import platform
 from pt_spark.errors import ConcurrentUpdateError, InvalidInput, ProcessDependencyError, ProcessRunRefused
 from pt_spark.statuses import RunStatus
 from pt_spark.store.ids import new_id
@@ -457,10 +458,21 @@ def _close_abandoned(
     log.warning("process run %s: %s", abandoned["process_tracking_id"], description)
 
 
+def _platform_ids(store: Store) -> dict[str, str]:
+    """Return the platform run ids for this store's runs (``pt_spark.platform``), read once."""
+    if store.platform_ids is None:
+        store.platform_ids = platform.detect(store.spark)
+    return store.platform_ids
+
+
 def _new_row(
-    process_id: int, status_id: int, run_id: int, actor_id: int | None, run_name: str | None
+    store: Store, process_id: int, status_id: int, run_id: int, actor_id: int | None, run_name: str | None
 ) -> dict[str, Any]:
-    """Return a new run's ``process_tracking`` row, its id made here (before the write)."""
+    """Return a new run's ``process_tracking`` row, its id made here (before the write).
+
+    Only the platform run ids that are known are in it: off Databricks and EMR the row names no
+    ``platform_*`` column, so a store not yet upgraded to them still takes local runs.
+    """
     now = datetime.now()
     return {
         "process_tracking_id": new_id(),
@@ -477,6 +489,7 @@ def _new_row(
         "process_run_name": run_name,
         "process_run_uuid": str(uuid.uuid4()),
         HEARTBEAT: now,
+        **_platform_ids(store),
     }
 
 
@@ -506,7 +519,7 @@ def start_run(
         decision = decide(state, process_name, max_failures, run_name, default_timeout)
         previous = state.recent[0]["process_run_id"] if state.recent else None
         run_id = (previous or 0) + 1
-        new_row = _new_row(process_id, status_ids[decision.status], run_id, actor_id, run_name)
+        new_row = _new_row(store, process_id, status_ids[decision.status], run_id, actor_id, run_name)
         won = _merge_new_run(store, new_row, previous, decision.abandoned, status_ids)
         if not won:
             state = read_start_state(store, process_name, run_name, None, max(max_failures, 1))
@@ -595,7 +608,7 @@ def start_after(store: Store, known: KnownStart) -> tuple[StartedRun, bool]:
     """
     status_ids = system_ids(store, "process_status_lkup", [RUNNING, ON_HOLD, ABANDONED])
     run_id = known.process_run_id + 1
-    new_row = _new_row(known.process_id, status_ids[RUNNING], run_id, known.actor_id, None)
+    new_row = _new_row(store, known.process_id, status_ids[RUNNING], run_id, known.actor_id, None)
     try:
         source, guard = _after_known(store, known)
         won = _merge_new_run(store, new_row, known.process_run_id, None, status_ids, guard, source)

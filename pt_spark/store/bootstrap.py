@@ -8,8 +8,11 @@ older store is upgraded in place:
   ``CREATE OR REPLACE TABLE ... AS SELECT`` from its own last version, keeping every row and id
   and adding the ``bucket`` column; a table already rewritten is marked (``pt_spark.layout``)
   and skipped, so an upgrade that stopped half-way finishes on the next run;
-* columns (store v4: the run heartbeat, the per-process stale-run timeout) and table properties
-  a newer library declares are added with ``ALTER TABLE``, keeping every row.
+* columns (store v4: the run heartbeat, the per-process stale-run timeout; v5: the platform run
+  ids) and table properties a newer library declares are added with ``ALTER TABLE``, keeping
+  every row.
+
+The health views (``views``) are created, or replaced by their current definition, last.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pt_spark.store.schema import (
     sql_string,
 )
 from pt_spark.store.store import Store, store_for
+from pt_spark.store.views import create_views
 from pt_spark.store.writes import insert_missing, upsert, with_new_ids
 
 if TYPE_CHECKING:
@@ -237,6 +241,7 @@ def setup(
             _upgrade(store)
         existing = {name for name, new in created.items() if not new}
         ensure_rows(store, {table: list(rows) for table, rows in DEFAULT_ROWS.items() if table in existing})
+        create_views(store, replace=True)
     log.info("tracking store ready at %s", resolved.location or resolved.namespace)
     return store
 

@@ -27,10 +27,30 @@ from pyspark.sql.types import (
 )
 
 #: The store's schema version (``system_lkup``): 3 brought library ids and write buckets, 4 the
-#: run heartbeat and the per-process stale-run timeout (nullable columns, added in place).
-SCHEMA_VERSION = "4"
+#: run heartbeat and the per-process stale-run timeout, 5 the platform run ids (nullable columns,
+#: added in place).
+SCHEMA_VERSION = "5"
+#: The platform run id columns of ``process_tracking`` (``pt_spark.platform``), in table order.
+PLATFORM_COLUMNS = (
+    "platform_name",
+    "platform_job_id",
+    "platform_job_run_id",
+    "platform_task_run_id",
+    "platform_task_key",
+    "platform_cluster_id",
+)
 #: Columns added after store v3, in place by ``setup`` (a store not yet upgraded lacks them).
-ADDED_COLUMNS = ("last_heartbeat_date_time", "stale_run_timeout_seconds")
+ADDED_COLUMNS = ("last_heartbeat_date_time", "stale_run_timeout_seconds", *PLATFORM_COLUMNS)
+_PLATFORM_COMMENTS = {
+    "platform_name": "Where the run ran: 'databricks' or 'emr'; NULL elsewhere (pt_spark extra).",
+    "platform_job_id": "Databricks job id (system.lakeflow job_id) (pt_spark extra).",
+    "platform_job_run_id": "Databricks job run id (system.lakeflow job_run_id / run_id of the job run), "
+    "or the EMR step id (pt_spark extra).",
+    "platform_task_run_id": "Databricks task run id (system.lakeflow job_task_run_timeline.run_id) "
+    "(pt_spark extra).",
+    "platform_task_key": "Databricks task key (system.lakeflow task_key) (pt_spark extra).",
+    "platform_cluster_id": "Databricks cluster id or EMR cluster (job flow) id (pt_spark extra).",
+}
 #: Table property that marks a table written in the v3 layout (library ids, write buckets).
 LAYOUT_PROPERTY = "pt_spark.layout"
 LAYOUT_VERSION = "3"
@@ -236,6 +256,7 @@ TABLES: tuple[TableSpec, ...] = (
                 comment="When the run last showed it was alive: every write to the run refreshes it "
                 "(pt_spark extra; see stale_run_timeout).",
             ),
+            *(Column(name, TEXT, comment=_PLATFORM_COMMENTS[name]) for name in PLATFORM_COLUMNS),
         ),
         key=("process_id", "process_run_id"),
         id_column="process_tracking_id",
@@ -447,6 +468,7 @@ def link_tables_keyed_by(*columns: str) -> frozenset[str]:
 
 __all__ = [
     "ADDED_COLUMNS",
+    "PLATFORM_COLUMNS",
     "BUCKETS",
     "BUCKET_COLUMN",
     "LAYOUT_PROPERTY",

@@ -9,6 +9,7 @@ configurations never share tables by accident.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from pt_spark.runs.start import KnownStart
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 #: The table whose registration tells which location a schema belongs to.
 _PROBE_TABLE = "system_lkup"
 
@@ -54,6 +56,8 @@ class Store:
         #: ``process_name -> runs.start.KnownStart``: the last run this store's session started of
         #: each process, so that the next start can be one guarded MERGE (``runs.start.start_after``).
         self.known_starts: dict[str, KnownStart] = {}
+        #: The platform run ids of runs started through this store (``pt_spark.platform``), read once.
+        self.platform_ids: dict[str, str] | None = None
 
     def qualified(self, table: str) -> str:
         """Return the fully qualified, quoted name of ``table``, registering it when needed."""
@@ -94,13 +98,21 @@ class Store:
         return with_conflict_retry(action, self.config.retry_attempts, what, after_unknown)
 
     def ensure_ready(self) -> None:
-        """Make every table reachable by name (SQL by name), or raise ``StoreNotReady``.
+        """Make every table and health view reachable by name (SQL by name), or raise ``StoreNotReady``.
 
         Calls of the library do not need this: each registers the tables it touches.
         """
+        from pt_spark.store.views import create_views  # views name the tables through this store
+
         self._ensure_table(_PROBE_TABLE)
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(self._ensure_table, SPECS))
+        try:
+            create_views(self, replace=False)
+        except Exception as error:  # a store older than its views: its tables still work by name
+            if not is_fault(error, Fault.OUTDATED):
+                raise
+            log.warning("%s (the health views were not created)", self.explain(error))
 
     def mark_ready(self) -> None:
         """Record that every table exists and is registered (``setup`` has just created them)."""

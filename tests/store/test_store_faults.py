@@ -17,7 +17,7 @@ from helpers import table, table_versions
 
 from pt_spark import ProcessTracker, StoreAccessError, StoreNotReady, TrackerConfig, setup
 from pt_spark.store import store_for
-from pt_spark.store.schema import spec
+from pt_spark.store.schema import PLATFORM_COLUMNS, SCHEMA_VERSION, spec
 
 
 @pytest.fixture
@@ -92,7 +92,8 @@ def test_a_location_that_is_a_file_is_a_one_line_store_access_error(spark, tmp_p
 def test_a_store_made_before_the_heartbeat_columns_asks_for_setup_then_upgrades_in_place(spark, own_store):
     _start(spark, own_store, "old").change_run_status("completed")
     name = own_store.table("process_tracking")
-    kept = [c for c in spec("process_tracking").column_names if c != "last_heartbeat_date_time"]
+    added = ("last_heartbeat_date_time", *PLATFORM_COLUMNS)  # by store v4 and v5
+    kept = [c for c in spec("process_tracking").column_names if c not in added]
     version = spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").first()["version"]
     spark.sql(  # the v3 table, as pt_spark 3 left it
         f"CREATE OR REPLACE TABLE {name} USING delta PARTITIONED BY (bucket, is_latest_run) "
@@ -106,11 +107,11 @@ def test_a_store_made_before_the_heartbeat_columns_asks_for_setup_then_upgrades_
         _start(spark, own_store, "old")
 
     setup(spark, config=own_store)
-    assert "last_heartbeat_date_time" in table(spark, own_store, "process_tracking").columns
+    assert set(added) <= set(table(spark, own_store, "process_tracking").columns)
     run = _start(spark, own_store, "old")
     assert run.process_run_id == 2  # the old run is still there
     version = table(spark, own_store, "system_lkup").where("system_key = 'schema_version'").first()
-    assert version.system_value == "4"
+    assert version.system_value == SCHEMA_VERSION == "5"
 
 
 def test_setup_in_a_read_only_folder_is_a_one_line_store_access_error_and_creates_nothing(

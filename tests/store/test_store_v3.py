@@ -300,7 +300,7 @@ def test_the_upgrade_keeps_every_row_and_id(spark, upgraded):
     config, before = upgraded
     after = {t.name: _read_folder(spark, Path(config.location), t.name) for t in TABLES}
     changed = [name for name in before if after[name] != before[name]]
-    # The schema version row (2 -> 4) and the system status v4 brings:
+    # The schema version row (2 -> 5) and the system status v4 brings:
     assert changed == ["process_status_lkup", "system_lkup"]
     assert [row[1:] for row in after["system_lkup"]] == [("schema_version", SCHEMA_VERSION)]
     new_statuses = set(after["process_status_lkup"]) - set(before["process_status_lkup"])
@@ -311,7 +311,7 @@ def test_the_upgrade_keeps_every_row_and_id(spark, upgraded):
 def test_the_upgraded_store_is_at_the_current_version_with_buckets_and_no_identity(spark, upgraded):
     config, _ = upgraded
     version = table(spark, config, "system_lkup").where("system_key = 'schema_version'").collect()
-    assert [row.system_value for row in version] == [SCHEMA_VERSION] == ["4"]
+    assert [row.system_value for row in version] == [SCHEMA_VERSION] == ["5"]
     for table_spec in TABLES:
         properties = spark.sql(f"DESCRIBE DETAIL {config.table(table_spec.name)}").first()["properties"]
         assert properties.get(LAYOUT_PROPERTY) == LAYOUT_VERSION == "3", table_spec.name
