@@ -21,6 +21,24 @@ EXTRACT_RUN = {
     "dataset_types": "Category 1",
 }
 
+#: The session conf a Databricks job sets for a task of a multi-task job run, and the platform
+#: run ids a run started there records (``pt_spark.platform``).
+DATABRICKS_JOB_TASK_CONF = {
+    "spark.databricks.job.id": "1082",
+    "spark.databricks.job.runId": "55501",
+    "spark.databricks.job.parentRunId": "55500",
+    "spark.databricks.job.taskKey": "load_teams",
+    "spark.databricks.clusterUsageTags.clusterId": "0923-164208-abc123",
+}
+DATABRICKS_JOB_TASK_IDS = {
+    "platform_name": "databricks",
+    "platform_job_id": "1082",
+    "platform_job_run_id": "55500",
+    "platform_task_run_id": "55501",
+    "platform_task_key": "load_teams",
+    "platform_cluster_id": "0923-164208-abc123",
+}
+
 
 def extract_run(
     spark: SparkSession, config: TrackerConfig, process_name: str, **changes: Any

@@ -7,25 +7,17 @@ A Databricks job run is reproduced by setting the conf keys a job run sets on th
 from __future__ import annotations
 
 import pytest
-from helpers import table
+from helpers import DATABRICKS_JOB_TASK_CONF, DATABRICKS_JOB_TASK_IDS, table
 
 from pt_spark import ProcessTracker, TrackerConfig
 from pt_spark.platform import DATABRICKS_CONF
 from pt_spark.store.schema import PLATFORM_COLUMNS
 
-_JOB_TASK = {
-    "spark.databricks.job.id": "1082",
-    "spark.databricks.job.runId": "55501",
-    "spark.databricks.job.parentRunId": "55500",
-    "spark.databricks.job.taskKey": "load_teams",
-    "spark.databricks.clusterUsageTags.clusterId": "0923-164208-abc123",
-}
-
 
 @pytest.fixture
 def databricks_job_conf(spark):
     """The session's conf as a Databricks job task sets it (removed again afterwards)."""
-    for key, value in _JOB_TASK.items():
+    for key, value in DATABRICKS_JOB_TASK_CONF.items():
         spark.conf.set(key, value)
     yield
     for key in DATABRICKS_CONF.values():
@@ -48,16 +40,8 @@ def test_a_run_in_a_databricks_job_task_records_the_job_run_and_the_task(spark, 
     first.change_run_status("completed")
     # The same arguments again in this session: the one-MERGE start (runs.start.start_after).
     second = ProcessTracker(spark=spark, process_name="job task", process_type="Load", config=own)
-    expected = {
-        "platform_name": "databricks",
-        "platform_job_id": "1082",
-        "platform_job_run_id": "55500",
-        "platform_task_run_id": "55501",
-        "platform_task_key": "load_teams",
-        "platform_cluster_id": "0923-164208-abc123",
-    }
-    assert _platform_of(spark, own, first) == expected
-    assert _platform_of(spark, own, second) == expected
+    assert _platform_of(spark, own, first) == DATABRICKS_JOB_TASK_IDS
+    assert _platform_of(spark, own, second) == DATABRICKS_JOB_TASK_IDS
     joined = spark.sql(  # how a run joins with the job's run: by job id and job run id
         f"SELECT process_run_id FROM {own.schema_name}.v_latest_runs "
         "WHERE platform_job_id = '1082' AND platform_job_run_id = '55500' AND process_name = 'job task'"

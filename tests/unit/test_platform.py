@@ -5,27 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import DATABRICKS_JOB_TASK_CONF, DATABRICKS_JOB_TASK_IDS
+
 from pt_spark.platform import DATABRICKS_CONF, from_databricks_conf, from_emr_node
 from pt_spark.store.schema import PLATFORM_COLUMNS, spec
 
-_TASK_OF_A_JOB = {
-    "spark.databricks.job.id": "1082",
-    "spark.databricks.job.runId": "55501",
-    "spark.databricks.job.parentRunId": "55500",
-    "spark.databricks.job.taskKey": "load_teams",
-    "spark.databricks.clusterUsageTags.clusterId": "0923-164208-abc123",
-}
-
 
 def test_a_task_of_a_multi_task_job_records_the_job_run_and_the_task_run():
-    assert from_databricks_conf(_TASK_OF_A_JOB.get) == {
-        "platform_name": "databricks",
-        "platform_job_id": "1082",
-        "platform_job_run_id": "55500",
-        "platform_task_run_id": "55501",
-        "platform_task_key": "load_teams",
-        "platform_cluster_id": "0923-164208-abc123",
-    }
+    assert from_databricks_conf(DATABRICKS_JOB_TASK_CONF.get) == DATABRICKS_JOB_TASK_IDS
 
 
 def test_a_single_task_run_is_its_own_job_run():
