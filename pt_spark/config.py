@@ -25,12 +25,23 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pt_spark.errors import ConfigError, InvalidInput
+from pt_spark.lineage.events import parse_parent, parse_transport
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 CONFIG_FILENAME = "process_tracker_config.ini"
-CONFIG_KEYS = ("max_concurrent_failures", "log_level", "catalog", "schema", "location", "stale_run_timeout")
+CONFIG_KEYS = (
+    "max_concurrent_failures",
+    "log_level",
+    "catalog",
+    "schema",
+    "location",
+    "stale_run_timeout",
+    "lineage_transport",
+    "lineage_namespace",
+    "lineage_parent",
+)
 ENV_PREFIX = "PT_SPARK_"
 SPARK_CONF_PREFIX = "spark.pt_spark."
 DEFAULT_CONFIG_DIR = Path("~/.process_tracker")
@@ -39,6 +50,8 @@ _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 #: Largest count setting: it becomes a Spark ``limit`` (a Java int) or a number of seconds.
 _MAX_SETTING = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Keys whose values may hold credentials (an http transport's API key): never quoted in errors.
+_SECRET_KEYS = ("lineage_transport",)
 log = logging.getLogger(__name__)
 
 
@@ -79,14 +92,29 @@ class TrackerConfig(BaseModel):
     log_level: str = "WARNING"
     retry_attempts: int = Field(default=10, ge=1, le=_MAX_SETTING)
     stale_run_timeout: int | None = Field(default=None, ge=1, le=_MAX_SETTING)
+    #: OpenLineage (README, "OpenLineage"): off while unset. Not in the repr: an http transport's
+    #: JSON may hold an API key.
+    lineage_transport: str | None = Field(default=None, repr=False)
+    lineage_namespace: str | None = None
+    lineage_parent: str | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as error:
-            raise _config_error(error) from error
+            converted = _config_error(error)
+            # pydantic's error quotes the value: keep a transport's secrets out of the traceback
+            raise converted from (None if converted.key in _SECRET_KEYS else error)
 
-    @field_validator("catalog", "location", "stale_run_timeout", mode="before")
+    @field_validator(
+        "catalog",
+        "location",
+        "stale_run_timeout",
+        "lineage_transport",
+        "lineage_namespace",
+        "lineage_parent",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -115,6 +143,33 @@ class TrackerConfig(BaseModel):
         if value is None or "://" in value or value.startswith(("dbfs:", "file:")):
             return value
         return os.path.abspath(os.path.expanduser(value))
+
+    @field_validator("lineage_transport")
+    @classmethod
+    def _lineage_transport(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_transport(value)
+            except ValueError as error:  # the value itself is not echoed: it may hold a secret
+                raise ConfigError("lineage_transport", str(error)) from None
+        return value
+
+    @field_validator("lineage_namespace")
+    @classmethod
+    def _lineage_namespace(cls, value: str | None) -> str | None:
+        if value is not None and (_CONTROL.search(value) or len(value) > 1000):
+            raise ValueError("expected up to 1000 characters without control characters")
+        return None if value is None else value.strip()
+
+    @field_validator("lineage_parent")
+    @classmethod
+    def _lineage_parent(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_parent(value)
+            except ValueError as error:
+                raise ConfigError("lineage_parent", f"{error} (got {value!r})") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
