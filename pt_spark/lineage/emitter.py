@@ -16,12 +16,13 @@ One client is made per distinct transport setting and process, on the first even
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pt_spark.errors import ConfigError
 from pt_spark.lineage.events import (
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 _CLIENTS: dict[str, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 _LOW, _HIGH = "process_run_low_date_time", "process_run_high_date_time"
+_Hook = TypeVar("_Hook", bound=Callable[..., None])
 
 
 def _client(transport: dict[str, Any]) -> Any:
@@ -139,6 +141,19 @@ def read_job_datasets(
     return JobFacts("", "", types, datasets(sides["source"]), datasets(sides["target"]))
 
 
+def _never_raises(hook: _Hook) -> _Hook:
+    """Wrap a lineage hook so that any error in it is a WARNING, never the tracked job's error."""
+
+    @functools.wraps(hook)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception as error:  # any: lineage must never fail the tracked job
+            log.warning("OpenLineage: %s failed (%s: %s)", hook.__name__, type(error).__name__, error)
+
+    return cast("_Hook", guarded)
+
+
 class NoLineage:
     """The hooks of a tracker whose lineage is off: each does nothing."""
 
@@ -179,6 +194,7 @@ class RunLineage(NoLineage):
         job = self._job or JobFacts(self.namespace, self._name)
         send(self.transport, build_event(event_type, job, run, when, self.parent, error))
 
+    @_never_raises
     def started(self, request: ProcessRequest, started: StartedRun) -> None:
         """Send ABORT for the run this start took over as stale, then START for a running new run."""
         row, abandoned = started.row, started.abandoned
@@ -208,6 +224,7 @@ class RunLineage(NoLineage):
             self._ended = False
             self._send("START", self._facts(row, "running"), when)
 
+    @_never_raises
     def attached(self, row: dict[str, Any], job: Callable[[], JobFacts]) -> None:
         """Take a re-attached run as this tracker's: no event, its datasets read when it ends."""
         self._name = str(row["process_name"])
@@ -215,12 +232,14 @@ class RunLineage(NoLineage):
         self._dates = (row.get(_LOW), row.get(_HIGH))
         self._ended = row.get("process_status_name") in TERMINAL
 
+    @_never_raises
     def widened(self, low_date: Any, high_date: Any) -> None:
         """Note the run's data dates, widened by ``low_date`` and ``high_date`` as the MERGE did."""
         low, high = low_high(low_date, high_date)
         old_low, old_high = self._dates
         self._dates = (_extreme(min, old_low, low), _extreme(max, old_high, high))
 
+    @_never_raises
     def ended(self, status: str, run: dict[str, Any], error: str | None = None) -> None:
         """Send COMPLETE or FAIL the first time this tracker ends the run; other statuses send nothing."""
         if self._ended or status not in ("completed", "failed"):
