@@ -31,6 +31,7 @@ from pt_spark.extracts import batch as extract_batch
 from pt_spark.extracts import finders as extract_finders
 from pt_spark.extracts import rows as extract_rows
 from pt_spark.extracts.tracker import ExtractTracker
+from pt_spark.lineage.emitter import for_tracker, read_job_datasets
 from pt_spark.runs import changes as run_changes
 from pt_spark.runs import finders
 from pt_spark.runs.context import Lineage, RunContext
@@ -140,6 +141,7 @@ class ProcessTracker:
         )
         self.spark = _session(spark)
         self.config = resolve_config(self.spark, config, config_location)
+        self._openlineage = for_tracker(self.config)  # OpenLineage events; does nothing when off
         self.store = store_for(self.spark, self.config)
         if process_tracking_id is not None:
             tracking_id = positive_id(process_tracking_id, "process_tracking_id")
@@ -205,6 +207,7 @@ class ProcessTracker:
             actor_id=actor_id,
         )
         self._set_run({**row, "process_name": request.process_name}, started.status)
+        self._openlineage.started(request, started)
         if started.status == ON_HOLD:
             raise ProcessOnHold(
                 f"The process {request.process_name} is currently on hold.", request.process_name
@@ -232,6 +235,7 @@ class ProcessTracker:
             raise NotFound(f"Process run {process_tracking_id} not found.")
         row = rows[0].asDict()
         self._set_run(row, row["process_status_name"])
+        self._openlineage.attached(row, lambda: read_job_datasets(self.store, self._process_id, *self._sides))
 
     def _lookup_entity(self, table: str, id_column: str, row_id: Any) -> Entity | None:
         if row_id is None:
@@ -295,6 +299,10 @@ class ProcessTracker:
         return self._links["dataset_types"]
 
     @property
+    def _sides(self) -> tuple[list[Entity], list[Entity], list[Entity]]:
+        return self.sources, self.targets, self.dataset_types
+
+    @property
     def source_ids(self) -> list[int]:
         """Ids of the process's sources."""
         return [int(e.source_id) for e in self.sources]
@@ -348,6 +356,8 @@ class ProcessTracker:
             num_records=num_records,
             processing_type=processing_type,
         )
+        self._openlineage.widened(low_date, high_date)
+        self._openlineage.ended(self.status, self._run)
         if self.status != RUNNING:
             self._stop_heartbeat()
 
@@ -369,11 +379,13 @@ class ProcessTracker:
         if failed is not None:
             self.status = FAILED
             self._stop_heartbeat()
+            self._openlineage.ended(FAILED, self._run, str(failed))
             raise failed
 
     def set_process_run_low_high_dates(self, low_date: Any = None, high_date: Any = None) -> None:
         """Widen the run's data low/high dates (min of lows, max of highs) in one MERGE."""
         self._run = run_changes.widen_dates(self.store, self._run, low_date, high_date)
+        self._openlineage.widened(low_date, high_date)
 
     def set_process_run_record_count(self, num_records: int, processing_type: str | None = None) -> None:
         """Replace the run's record count; the process total grows by the change."""
