@@ -154,12 +154,16 @@ class TrackerConfig(BaseModel):
                 raise ConfigError("lineage_transport", str(error)) from None
         return value
 
-    @field_validator("lineage_namespace")
+    @field_validator("lineage_namespace", "lineage_parent")
     @classmethod
-    def _lineage_namespace(cls, value: str | None) -> str | None:
-        if value is not None and (_CONTROL.search(value) or len(value) > 1000):
+    def _lineage_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CONTROL.search(value) or len(value) > 1000:
             raise ValueError("expected up to 1000 characters without control characters")
-        return None if value is None else value.strip()
+        if value.encode("utf-8", "replace").decode("utf-8") != value:
+            raise ValueError("is not valid unicode text (it holds a lone surrogate)")
+        return value.strip()
 
     @field_validator("lineage_parent")
     @classmethod

@@ -14,6 +14,8 @@ from typing import Any
 
 import attr
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lineage_schema import FACETS, InvalidEvent, read_events, validate_event
 from openlineage.client.generated import base
 
@@ -32,6 +34,7 @@ from pt_spark.lineage.events import (
     datasets,
     default_namespace,
     parse_parent,
+    parse_transport,
     run_id,
 )
 from pt_spark.runs.registration import ProcessRequest, Side
@@ -346,3 +349,29 @@ def test_a_hook_that_breaks_warns_instead_of_failing_the_job(tmp_path: Path, cap
     hooks.started(_request("Teams Load"), StartedRun({"process_run_start_date_time": START}, "running"))
     assert any("OpenLineage: started failed (KeyError" in r.getMessage() for r in caplog.records)
     assert read_events(tmp_path / "ol.jsonl") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.sampled_from(("lineage_transport", "lineage_namespace", "lineage_parent")),
+    value=st.one_of(
+        st.text(max_size=40),
+        st.integers(),
+        st.none(),
+        st.lists(st.text(max_size=3), max_size=2),
+        st.builds(lambda kind: json.dumps({"type": kind}), st.text(max_size=8)),
+        st.builds(lambda text: f"ns/job{text}/{PARENT.run_id}", st.text(max_size=8)),
+    ),
+)
+def test_any_lineage_value_is_accepted_or_a_config_error_naming_its_key(key: str, value: Any):
+    try:
+        made = TrackerConfig(**{key: value})
+    except ConfigError as error:
+        assert error.key == key
+        return
+    kept = getattr(made, key)
+    assert kept is None or (isinstance(kept, str) and kept.strip() and "\x00" not in kept)
+    if key == "lineage_transport" and kept is not None:
+        assert parse_transport(kept)["type"]
+    if key == "lineage_parent" and kept is not None:
+        assert uuid.UUID(parse_parent(kept).run_id)
