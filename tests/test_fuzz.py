@@ -44,6 +44,7 @@ from pt_spark import (
     setup,
 )
 from pt_spark.extracts.paths import normalize_path
+from pt_spark.lineage.events import parse_parent, parse_transport
 from pt_spark.store.defaults import LOCATION_TYPE_BY_SCHEME
 from pt_spark.validation import EARLIEST_TIMESTAMP
 
@@ -1038,6 +1039,9 @@ _CONFIG_KEYS = (
     "log_level",
     "retry_attempts",
     "stale_run_timeout",
+    "lineage_transport",
+    "lineage_namespace",
+    "lineage_parent",
 )
 
 
@@ -1061,6 +1065,14 @@ def test_tracker_config_accepts_or_names_the_key(key, value):
     if key == "location" and made.location is not None:
         assert "\x00" not in made.location
         made.location.encode("utf-8")
+    if key.startswith("lineage_") and getattr(made, key) is not None:  # kept: a usable, printable text
+        kept = getattr(made, key)
+        assert isinstance(kept, str) and kept.strip() and "\x00" not in kept
+        kept.encode("utf-8")
+        if key == "lineage_transport":
+            assert parse_transport(kept)["type"]
+        if key == "lineage_parent":
+            assert uuid.UUID(parse_parent(kept).run_id)
 
 
 @fuzz(SOME)
