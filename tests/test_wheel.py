@@ -74,6 +74,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     names = zipfile.ZipFile(wheel).namelist()
     assert "pt_spark/conf/log4j2.properties" in names
     assert "pt_spark/conf/process_tracker_config.ini" in names
+    assert "pt_spark/lineage/PtSparkRunFacet.json" in names  # the facet schema, read as package data
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], base, env)
     python = venv / "bin" / "python"
