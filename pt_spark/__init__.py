@@ -26,6 +26,7 @@ from pt_spark.errors import (
     StoreNotReady,
 )
 from pt_spark.extracts.tracker import ExtractTracker
+from pt_spark.reports import report
 from pt_spark.runs.tracker import ProcessTracker
 from pt_spark.store import setup
 from pt_spark.store.maintenance import maintain
@@ -51,5 +52,6 @@ __all__ = [
     "__version__",
     "admin",
     "maintain",
+    "report",
     "setup",
 ]

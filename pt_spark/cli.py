@@ -116,6 +116,7 @@ def main() -> None:
     pt-spark runs --stale --older-than 30m           running runs whose job seems gone
     pt-spark fail-run --id 123456789                 close such a run as failed
     pt-spark maintain                                compact the tables (OPTIMIZE + VACUUM)
+    pt-spark report --out report.html --days 30      an HTML page of the runs (plotly)
 
     Every command takes --schema, --catalog, --location and --config to pick the store;
     options left out come from PT_SPARK_* variables, the config file or the packaged default.
@@ -475,6 +476,42 @@ def stale_timeout(process_name: str, after: str | None, clear: bool, **store: An
     click.echo(
         f"Process {process_name!r}: " + ("stale-run timeout cleared." if clear else f"stale after {after}.")
     )
+
+
+@main.command("report", short_help="Write an HTML report of the runs: durations, counts, failures, dates.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The HTML file to write (its folder must exist; an existing file is replaced).",
+)
+@click.option("--process", "-p", "process_name", help="Only this process's runs and extracts.")
+@click.option("--days", "-d", type=int, help="Only runs started (extracts registered) in the last N days.")
+@_store_options
+def report_command(out: str, process_name: str | None, days: int | None, **store: Any) -> None:
+    """Write one self-contained HTML page about the runs (read-only; opens with no network).
+
+    It shows a summary per process, run durations, record counts over time, failed, held and
+    abandoned runs, each run's low/high data dates and the extracts by status.
+
+    \b
+    pt-spark report --out report.html
+    pt-spark report --out load.html --process "My Load" --days 30
+    """  # noqa: D301
+    from pt_spark.reports import check_days, check_out, report
+
+    try:
+        check_days(days)
+    except InvalidInput as error:
+        raise click.BadParameter(str(error), param_hint="--days") from error
+    try:
+        check_out(out)
+    except InvalidInput as error:
+        raise click.BadParameter(str(error), param_hint="--out") from error
+    spark, config = _session_and_config(store)
+    path = report(spark, out, process=process_name, days=days, config=config)
+    click.echo(f"Report written to {path}")
 
 
 __all__ = ["first_line", "format_table", "main", "parse_duration"]
