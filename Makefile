@@ -21,7 +21,7 @@ MVN_DEP := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 STAMP := $(VENV)/.installed
 export JAVA_HOME ?= $(shell dirname $$(dirname $$(readlink -f $$(command -v java))))
 
-.PHONY: help setup demo test test-unit test-fast test-processes test-connect test-wheel bench bench-quick lint format typecheck check clean
+.PHONY: help setup demo test test-unit test-fast test-processes test-connect test-wheel test-report bench bench-quick lint format typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -48,17 +48,23 @@ demo: setup ## Run the demo pipeline on a local Delta store (./pt_spark_store)
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile --durations=15
 
 test: setup ## Run the test suite on real Spark + Delta (all but the multi-process lane); LANE=spark35 for Spark 3.5
-	$(PYTEST) -m "not processes and not wheel and not jobs"
+	$(PYTEST) -m "not processes and not wheel and not jobs and not browser"
 
 test-unit: setup ## Run the Spark-free unit tests of the pure logic (tests/unit, seconds; no JVM)
 	$(PY) -m pytest -p no:xdist tests/unit
 
 test-fast: setup ## Run the tests not marked slow
-	$(PYTEST) -m "not slow and not processes and not wheel and not jobs"
+	$(PYTEST) -m "not slow and not processes and not wheel and not jobs and not browser"
 
 # Alone: it builds the wheel and installs it with the `spark` extra into a fresh virtualenv.
 test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a tracked job and the CLI from it
 	$(PY) -m pytest -p no:xdist -m wheel tests/test_wheel.py --durations=5
+
+# Alone: the run report opened in headless Chromium. Only Debian's chromium package is reachable
+# (playwright drives it; no tool may download a browser build), so install it when missing.
+test-report: setup ## Open the run report in headless Chromium: figures drawn, no console errors (~3 min)
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest -p no:xdist -m browser tests/reports --durations=5
 
 # Alone, one JVM at a time: the scheduled-job example under spark-submit, and the CLI as a process
 # of its own (what only a real process's stdout shows). Each test waits for its job before it asks

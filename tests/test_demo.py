@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pt_spark import TrackerConfig
-from pt_spark.demo.pipeline import EXTRACT_PROCESS, LOAD_PROCESS, file_name, run_pipeline
+from pt_spark.demo.pipeline import EXTRACT_PROCESS, LOAD_PROCESS, file_name, print_summary, run_pipeline
 from pt_spark.store.schema import TABLES
 from tests.helpers import table
 
@@ -211,3 +211,16 @@ def test_a_second_run_adds_new_runs_and_no_duplicate_lookups(spark, config, firs
         .where(F.col("process_name").isin(EXTRACT_PROCESS, LOAD_PROCESS))
     )
     assert sorted(row["process_tracking_id"] for row in latest.collect()) == sorted(ids)
+
+
+def test_the_demo_writes_the_run_report_and_prints_its_path(first, data_dir, capsys):
+    print_summary(first)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Run report:")]
+
+    assert len(printed) == 1
+    path = Path(printed[0].split(":", 1)[1].split(" (open it")[0].strip())
+    assert path == Path(first["report"]) == data_dir.resolve() / "report.html"
+    assert path.is_file()
+    page = path.read_text(encoding="utf-8")
+    assert page.count('<script type="application/json" data-figure=') == 5  # every figure drawn
+    assert EXTRACT_PROCESS in page and LOAD_PROCESS in page

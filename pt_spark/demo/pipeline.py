@@ -12,7 +12,8 @@ session, the tracking store in ``./pt_spark_store``) it:
    (``./demo_data/warehouse/batting_game_logs``), records the run's data dates and record count,
    marks the good extracts ``loaded`` and the malformed one ``error`` (with a ``Data Error`` that
    does not fail the run), and completes. A second start of the load while it runs is refused.
-3. **reports**: a summary queried with SQL from the tracking tables.
+3. **reports**: a summary queried with SQL from the tracking tables, and the run report of the
+   whole store (``pt_spark.report``) in ``./demo_data/report.html``, whose path it prints.
 
 Running it again adds new runs; lookups (processes, sources, statuses, ...) are never duplicated.
 Tests call ``run_pipeline`` on a temporary store.
@@ -36,6 +37,7 @@ from pyspark.sql import functions as F
 from pt_spark import admin
 from pt_spark.config import TrackerConfig, resolve_config
 from pt_spark.errors import ProcessRunFailed, ProcessRunRefused, ProcessTrackerError
+from pt_spark.reports import report
 from pt_spark.runs.tracker import ProcessTracker
 from pt_spark.store import setup
 
@@ -486,7 +488,8 @@ def run_pipeline(
         ``runs`` (both runs as the SQL summary reads them), ``extracts`` (``{status: count}`` of
         this demo's extracts), ``extract_statuses``, ``errors``, ``error_count``, ``refused``
         (whether the second start of the load was refused), ``refused_message``, ``extract_dir``,
-        ``target_table`` and ``store``.
+        ``target_table``, ``store`` and ``report`` (the run report of the whole store,
+        ``<data_dir>/report.html``).
 
     Example:
         >>> summary = run_pipeline(spark, config, "/tmp/demo_data")  # doctest: +SKIP
@@ -498,6 +501,8 @@ def run_pipeline(
     extract = run_extract(spark, config, folder, progress)
     load, refused = run_load(spark, config, root / "warehouse" / TARGET_TABLE, progress)
     summary = summarize(spark, config, [extract, load])
+    page = report(spark, root / "report.html", config=config)
+    progress(f"report: the run report of the store is {page}")
     for key, run in (("extract_run", extract), ("load_run", load)):
         row = next(r for r in summary["runs"] if r["process_tracking_id"] == run.process_tracking_id)
         summary[key] = {
@@ -511,6 +516,7 @@ def run_pipeline(
         extract_dir=str(folder),
         target_table=str(root / "warehouse" / TARGET_TABLE),
         store=config.location or config.namespace,
+        report=str(page),
     )
     return summary
 
@@ -586,6 +592,7 @@ def print_summary(summary: Mapping[str, Any]) -> None:
     print(f"Tracking store:  {summary['store']}")
     print(f"Extract files:   {summary['extract_dir']}")
     print(f"Target table:    {summary['target_table']} (Delta)")
+    print(f"Run report:      {summary['report']} (open it in a browser)")
 
 
 def _printer(started: float) -> Progress:

@@ -66,8 +66,31 @@ def label(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: Each process keeps one colour in every figure (by its place among the report's processes).
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880", "#ff97ff")
+
+
 def _iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.isoformat(" ", "minutes")
+
+
+def colours(data: ReportData) -> dict[str, str]:
+    """Return each process's colour, the same in every figure."""
+    names = sorted({count.process_name for count in data.daily} | {run.process_name for run in data.runs})
+    return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(names)}
+
+
+def _day_axis(days: Iterable[date]) -> dict[str, Any]:
+    """Return a date x axis that ticks whole days when the span is short (else plotly's choice)."""
+    known = sorted(days)
+    axis: dict[str, Any] = {"type": "date"}
+    if known and (known[-1] - known[0]).days <= 31:
+        axis.update(dtick=86_400_000, tickformat="%b %d")
+    return axis
 
 
 def _duration_unit(seconds: Iterable[int]) -> tuple[str, float]:
@@ -86,7 +109,7 @@ def _by_process(runs: Iterable[RunPoint]) -> dict[str, list[RunPoint]]:
     return dict(sorted(grouped.items()))
 
 
-def durations_figure(runs: Sequence[RunPoint]) -> go.Figure | None:
+def durations_figure(runs: Sequence[RunPoint], colour: dict[str, str]) -> go.Figure | None:
     """Return each finished run's duration against its start, one trace per process."""
     timed = [run for run in reversed(runs) if run.duration_seconds is not None and run.start is not None]
     if not timed:
@@ -103,14 +126,19 @@ def durations_figure(runs: Sequence[RunPoint]) -> go.Figure | None:
                 y=[round((run.duration_seconds or 0) / per, 3) for run in group],
                 customdata=[[run.process_run_id, label(run.status)] for run in group],
                 mode="lines+markers",
-                marker={"symbol": [_SYMBOLS.get(run.status, "diamond") for run in group], "size": 9},
+                marker={
+                    "symbol": [_SYMBOLS.get(run.status, "diamond") for run in group],
+                    "size": 9,
+                    "color": colour.get(name),
+                },
+                line={"color": colour.get(name)},
                 hovertemplate="run %{customdata[0]} (%{customdata[1]})<br>%{x}<br>%{y} " + unit,
             )
         )
     return figure
 
 
-def records_figure(daily: Sequence[DayCount]) -> go.Figure | None:
+def records_figure(daily: Sequence[DayCount], colour: dict[str, str]) -> go.Figure | None:
     """Return the records the runs of each day counted, stacked by process."""
     totals: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for count in daily:
@@ -122,9 +150,14 @@ def records_figure(daily: Sequence[DayCount]) -> go.Figure | None:
     for name, days in sorted(totals.items()):
         ordered = sorted(days.items())
         figure.add_trace(
-            go.Bar(name=label(name), x=[_iso(day) for day, _ in ordered], y=[value for _, value in ordered])
+            go.Bar(
+                name=label(name),
+                x=[_iso(day) for day, _ in ordered],
+                y=[value for _, value in ordered],
+                marker={"color": colour.get(name)},
+            )
         )
-    figure.update_xaxes(type="date")
+    figure.update_xaxes(_day_axis(day for days in totals.values() for day in days))
     return figure
 
 
@@ -148,11 +181,11 @@ def failures_figure(daily: Sequence[DayCount]) -> go.Figure | None:
                     marker={"color": _STATUS_COLOURS[status]},
                 )
             )
-    figure.update_xaxes(type="date")
+    figure.update_xaxes(_day_axis(day for days in counts.values() for day in days))
     return figure
 
 
-def watermark_figure(runs: Sequence[RunPoint]) -> go.Figure | None:
+def watermark_figure(runs: Sequence[RunPoint], colour: dict[str, str]) -> go.Figure | None:
     """Return each run's low..high data dates as a line, the newest run on top."""
     dated = [run for run in runs if run.low is not None or run.high is not None][:MAX_TIMELINE_RUNS]
     if not dated:
@@ -174,7 +207,12 @@ def watermark_figure(runs: Sequence[RunPoint]) -> go.Figure | None:
             ys += [f"{label(name)} #{run.process_run_id}"] * 2 + [None]
         figure.add_trace(
             go.Scatter(
-                name=label(name), x=xs, y=ys, mode="lines+markers", line={"width": 6}, connectgaps=False
+                name=label(name),
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                line={"width": 6, "color": colour.get(name)},
+                connectgaps=False,
             )
         )
     return figure
@@ -200,6 +238,7 @@ def extracts_figure(statuses: Sequence[tuple[str, int]]) -> go.Figure | None:
 
 def sections(data: ReportData) -> list[Section]:
     """Return the page's figure sections, in order."""
+    colour = colours(data)
     shown = (
         f" (the newest {MAX_RUNS:,} of {data.total_runs:,} runs)" if data.total_runs > len(data.runs) else ""
     )
@@ -208,14 +247,14 @@ def sections(data: ReportData) -> list[Section]:
             "durations",
             "Run durations",
             f"End minus start of each finished run; x marks a failed run, a square a held one{shown}.",
-            durations_figure(data.runs),
+            durations_figure(data.runs, colour),
             "No finished runs in this window.",
         ),
         Section(
             "records",
             "Record counts over time",
             "The record counts of the runs started each day, stacked by process.",
-            records_figure(data.daily),
+            records_figure(data.daily, colour),
             "No run in this window recorded a record count.",
         ),
         Section(
@@ -229,7 +268,7 @@ def sections(data: ReportData) -> list[Section]:
             "watermarks",
             "Watermark timeline",
             f"Each run's low and high data dates (the newest {MAX_TIMELINE_RUNS} runs that set them).",
-            watermark_figure(data.runs),
+            watermark_figure(data.runs, colour),
             "No run in this window set low/high dates.",
         ),
         Section(
@@ -269,7 +308,7 @@ def _summary_rows(data: ReportData) -> list[list[str]]:
                 *(f"{totals[status]:,}" for status in RunStatus.names()),
                 f"{totals['records']:,}",
                 mean,
-                "-" if last is None else f"{last.status} ({_iso(last.start) or '-'})",
+                "-" if last is None else f"{last.status} ({_when(last.start)})",
             ]
         )
     return rows
@@ -309,7 +348,7 @@ document.querySelectorAll('script[data-figure]').forEach(function (node) {
 def _scope(data: ReportData) -> str:
     who = f"process {data.process}" if data.process else "all processes"
     when = (
-        f"runs started in the last {data.days} days (since {_iso(data.since)})" if data.days else "all runs"
+        f"runs started in the last {data.days} days (since {_when(data.since)})" if data.days else "all runs"
     )
     return f"{who}; {when}"
 
@@ -317,7 +356,7 @@ def _scope(data: ReportData) -> str:
 def render(data: ReportData) -> str:
     """Return the whole report page for ``data``."""
     parts = [f"<h1>pt_spark run report</h1><p class=\"meta\">{html.escape(_scope(data))}. Store: "
-             f"{html.escape(data.store)}. Generated {html.escape(_iso(data.generated) or '')} by pt_spark "
+             f"{html.escape(data.store)}. Generated {html.escape(_when(data.generated))} by pt_spark "
              f"{html.escape(__version__)}.</p>"]  # fmt: skip
     if data.total_runs == 0:
         where = f"for process {data.process!r}" if data.process else "in this store"

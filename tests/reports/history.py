@@ -89,7 +89,8 @@ def write_history(spark: SparkSession, config: TrackerConfig) -> History:
         )
     runs = with_new_ids("process_tracking", runs)
     ids = {
-        (process, row["process_run_id"]): row["process_tracking_id"] for (process, *_), row in zip(RUNS, runs)
+        (process, row["process_run_id"]): row["process_tracking_id"]
+        for (process, *_), row in zip(RUNS, runs, strict=True)
     }
     extracts = with_new_ids(
         "extract_tracking",
