@@ -215,3 +215,11 @@ def test_cli_errors(config, history, tmp_path):
 
 def test_report_is_exported():
     assert "report" in pt_spark.__all__ and pt_spark.report.__module__ == "pt_spark.reports"
+
+
+def test_report_explains_itself():
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert result.exit_code == 0
+    for option in ("--out", "--process", "--days", "--schema", "--location", "--config"):
+        assert option in result.stdout
+    assert "report" in CliRunner().invoke(main, ["--help"]).stdout
