@@ -63,7 +63,7 @@ test-wheel: setup ## Install the wheel outside the repo (fresh venv) and run a t
 # Alone: the run report opened in headless Chromium. Only Debian's chromium package is reachable
 # (playwright drives it; no tool may download a browser build), so install it when missing.
 test-report: setup ## Open the run report in headless Chromium: figures drawn, no console errors (~3 min)
-	command -v chromium || (apt-get update && apt-get install -y chromium)
+	command -v chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest -p no:xdist -m browser tests/reports --durations=5
 
 # Alone, one JVM at a time: the scheduled-job example under spark-submit, and the CLI as a process
