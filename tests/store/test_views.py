@@ -18,7 +18,6 @@ from pt_spark.store.reads import system_ids
 from pt_spark.store.views import views
 from pt_spark.store.writes import append_rows
 
-NOW = datetime.now().replace(microsecond=0)
 DAY = timedelta(days=1)
 #: Statuses of a run that has not ended.
 OPEN = ("running", "on hold")
@@ -41,8 +40,8 @@ def _run(process: dict[str, Any], run_id: int, status: str, start: datetime, **e
     }
 
 
-def _history(frequency: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return the process rows and run rows (statuses as names) of the generated history."""
+def _history(frequency: dict[str, int], now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the process rows and run rows (statuses as names) of a history that ends ``now``."""
 
     def process(name: str, every: str = "unscheduled", timeout: int | None = None) -> dict[str, Any]:
         return {
@@ -57,7 +56,7 @@ def _history(frequency: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict
     held, stale, fresh = process("held"), process("stale"), process("fresh")
     own_timeout = process("own timeout", timeout=300)
     runs = []
-    first = NOW - timedelta(hours=len(COUNTS) + 1)
+    first = now - timedelta(hours=len(COUNTS) + 1)
     for run_id, count in enumerate(COUNTS, start=1):
         low = datetime(2024, 1, run_id)
         high = low + DAY
@@ -78,13 +77,13 @@ def _history(frequency: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict
                 process_run_high_date_time=high,
             )
         )
-    runs.append(_run(late, 1, "completed", NOW - 3 * DAY))
-    runs += [_run(failing, 1, "completed", NOW - 5 * DAY)]
-    runs += [_run(failing, n, "failed", NOW - (5 - n) * DAY) for n in (2, 3, 4)]
-    runs += [_run(held, 1, "failed", NOW - 2 * DAY), _run(held, 2, "on hold", NOW - DAY)]
-    runs.append(_run(stale, 1, "running", NOW - 3 * timedelta(hours=1)))
-    runs.append(_run(fresh, 1, "running", NOW - timedelta(hours=3), last_heartbeat_date_time=NOW))
-    runs.append(_run(own_timeout, 1, "running", NOW - timedelta(minutes=10)))
+    runs.append(_run(late, 1, "completed", now - 3 * DAY))
+    runs += [_run(failing, 1, "completed", now - 5 * DAY)]
+    runs += [_run(failing, n, "failed", now - (5 - n) * DAY) for n in (2, 3, 4)]
+    runs += [_run(held, 1, "failed", now - 2 * DAY), _run(held, 2, "on hold", now - DAY)]
+    runs.append(_run(stale, 1, "running", now - 3 * timedelta(hours=1)))
+    runs.append(_run(fresh, 1, "running", now - timedelta(hours=3), last_heartbeat_date_time=now))
+    runs.append(_run(own_timeout, 1, "running", now - timedelta(minutes=10)))
     latest: dict[int, dict[str, Any]] = {}
     for row in runs:
         if row["process_run_id"] >= latest.get(row["process_id"], {"process_run_id": 0})["process_run_id"]:
@@ -99,7 +98,9 @@ def history(spark, config):
     store = store_for(spark, config)
     statuses = system_ids(store, "process_status_lkup", ["completed", "failed", "on hold", "running"])
     frequency = system_ids(store, "schedule_frequency_lkup", ["daily", "unscheduled"])
-    processes, runs = _history(frequency)
+    # Dates relative to when the history is written, not to when the module was collected (a
+    # heartbeat of "now" must still be fresh when the views are read).
+    processes, runs = _history(frequency, datetime.now().replace(microsecond=0))
     for row in runs:
         row["process_status_id"] = statuses[row["process_status_id"]]
     append_rows(store, "process", processes)
