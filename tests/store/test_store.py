@@ -31,7 +31,7 @@ from pt_spark.store import Store, store_for
 from pt_spark.store.defaults import DEFAULT_ROWS
 from pt_spark.store.reads import create_missing, ensure_rows
 from pt_spark.store.retry import DELTA_CONFLICTS, is_conflict, retry_delay, with_conflict_retry
-from pt_spark.store.schema import SCHEMA_VERSION, TABLES, link_tables_keyed_by
+from pt_spark.store.schema import PLATFORM_COLUMNS, SCHEMA_VERSION, TABLES, link_tables_keyed_by
 from pt_spark.store.schema import spec as spec_of
 from pt_spark.store.writes import merge_update
 
@@ -385,12 +385,17 @@ def test_link_tables_have_their_id_columns(spark, config):
 
 
 def test_column_types_follow_spec(spark, config):
-    """Ids and counts are BIGINT, timestamps TIMESTAMP, flags BOOLEAN (docs/SPEC.md §3)."""
+    """Ids and counts are BIGINT, timestamps TIMESTAMP, flags BOOLEAN (docs/SPEC.md §3).
+
+    The platform run ids are the platform's, not the store's: text, as ``system.lakeflow`` has them.
+    """
     wrong = []
     for name in sorted(SPEC_TABLES):
         for field in table(spark, config, name).schema.fields:
             kind = field.dataType.simpleString()
-            if field.name.endswith(("_id", "_count")) or field.name == "extract_filesize":
+            if field.name in PLATFORM_COLUMNS:
+                expected = "string"
+            elif field.name.endswith(("_id", "_count")) or field.name == "extract_filesize":
                 expected = "bigint"
             elif field.name.endswith("_date_time"):
                 expected = "timestamp"
